@@ -1,0 +1,117 @@
+#pragma once
+// Typed configurations of the three jobs. Member names and defaults are the official argparse ones of
+// main_pretrain.py, main_finetune.py and main_linprobe.py (docs/configuration.md lists them).
+#include <string>
+#include <vector>
+
+#include "mae/config/field.h"
+
+namespace mae::config {
+
+// The settings every job has. Defaults here are main_pretrain.py's; the other jobs change theirs in their
+// constructors, so each default is written exactly where the reference writes it.
+class JobConfig {
+ public:
+  virtual ~JobConfig() = default;
+
+  // Every setting of this job, pointing into this object, in --help order.
+  std::vector<Field> fields();
+  std::vector<Field> fields() const;
+
+  // Checks every field's range and the rules that span fields; throws UsageError naming the culprit.
+  void validate() const;
+
+  // Schedule and optimisation.
+  int batch_size = 64;
+  int epochs = 400;
+  int accum_iter = 1;
+  std::string model = "mae_vit_large_patch16";
+  double weight_decay = 0.05;
+  OptionalFloat lr;
+  double blr = 1e-3;
+  double min_lr = 0.0;
+  int warmup_epochs = 40;
+
+  // Data, output and run environment.
+  std::string data_path = "/datasets01/imagenet_full_size/061417/";
+  std::string output_dir = "./output_dir";
+  std::string log_dir = "./output_dir";
+  std::string device = "cuda";
+  int seed = 0;
+  std::string resume;
+  int start_epoch = 0;
+  int num_workers = 10;
+  bool pin_mem = true;
+  int world_size = 1;
+  int local_rank = -1;
+  bool dist_on_itp = false;
+  std::string dist_url = "env://";
+
+ protected:
+  // The settings only this job has, appended between the schedule and the run settings.
+  virtual void add_job_fields(std::vector<Field>& fields) = 0;
+  // Rules across this job's own settings.
+  virtual void validate_job() const {}
+};
+
+// main_pretrain.py
+class PretrainConfig : public JobConfig {
+ public:
+  int input_size = 224;
+  double mask_ratio = 0.75;
+  bool norm_pix_loss = false;
+
+ protected:
+  void add_job_fields(std::vector<Field>& fields) override;
+};
+
+// What main_finetune.py and main_linprobe.py share: a classifier built from a pretrained encoder.
+class ClassifierConfig : public JobConfig {
+ public:
+  ClassifierConfig();
+
+  std::string finetune;
+  bool global_pool = true;
+  int nb_classes = 1000;
+  bool eval = false;
+  bool dist_eval = false;
+
+ protected:
+  void add_job_fields(std::vector<Field>& fields) override;
+};
+
+// main_finetune.py
+class FinetuneConfig : public ClassifierConfig {
+ public:
+  FinetuneConfig();
+
+  int input_size = 224;
+  double drop_path = 0.1;
+  OptionalFloat clip_grad;
+  double layer_decay = 0.75;
+  OptionalFloat color_jitter;
+  std::string aa = "rand-m9-mstd0.5-inc1";
+  double smoothing = 0.1;
+  double reprob = 0.25;
+  std::string remode = "pixel";
+  int recount = 1;
+  bool resplit = false;
+  double mixup = 0.0;
+  double cutmix = 0.0;
+  FloatList cutmix_minmax;
+  double mixup_prob = 1.0;
+  double mixup_switch_prob = 0.5;
+  std::string mixup_mode = "batch";
+
+ protected:
+  void add_job_fields(std::vector<Field>& fields) override;
+  void validate_job() const override;
+};
+
+// main_linprobe.py
+class LinprobeConfig : public ClassifierConfig {
+ public:
+  LinprobeConfig();
+};
+
+}  // namespace mae::config

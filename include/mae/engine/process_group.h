@@ -1,0 +1,26 @@
+#pragma once
+// LibTorch's own c10d building blocks for multi-process training: a TCP key-value store for rendezvous and the
+// CPU collective backend (Gloo, compiled into libtorch_cpu; headers from Debian's libgloo-dev).
+#include <chrono>
+#include <string>
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+
+namespace mae::engine {
+
+struct TcpStoreOptions {
+  std::string host = "127.0.0.1";
+  int port = 29500;
+  bool is_server = false;  // exactly one process hosts the store (rank 0, unless torchrun's agent hosts it)
+  int world_size = 1;
+  std::chrono::milliseconds timeout = std::chrono::minutes(5);
+};
+
+c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options);
+
+// Gloo over TCP on the interface that `hostname` resolves to; every collective fails after `timeout`.
+c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                                                   int world_size, const std::string& hostname,
+                                                   std::chrono::milliseconds timeout = std::chrono::minutes(5));
+
+}  // namespace mae::engine

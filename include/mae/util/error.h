@@ -1,0 +1,38 @@
+#pragma once
+// The one exception hierarchy of mae-cpp. Messages name the file, key or value at fault and say what would fix it;
+// each executable catches at its top and turns the type into an exit code (exit_code_for).
+#include <stdexcept>
+#include <string>
+
+namespace mae {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A bad command line or configuration: the user can fix it without touching data or code. Exit code 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A file or folder that is missing, unreadable or malformed (data, checkpoints, config files are UsageError).
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A feature the command line asked for that this build does not provide yet.
+class NotImplementedError : public Error {
+ public:
+  using Error::Error;
+};
+
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 1;
+
+// 2 for usage/config errors, 1 for everything else.
+int exit_code_for(const std::exception& error) noexcept;
+
+}  // namespace mae

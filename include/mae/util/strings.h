@@ -1,0 +1,25 @@
+#pragma once
+// Small string helpers used across layers.
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mae {
+
+// Concatenates anything streamable: str("epoch ", 3, ", loss ", 0.5).
+template <typename... Parts>
+std::string str(const Parts&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+
+// Number of single-character insertions, deletions and substitutions that turn a into b.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `wrong` by edit distance, or "" when none is plausibly a misspelling of it.
+std::string closest_match(std::string_view wrong, const std::vector<std::string>& candidates);
+
+}  // namespace mae

@@ -1,0 +1,125 @@
+#include "command_line.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <ostream>
+
+#include "mae/config/config_file.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::apps {
+namespace {
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+// The value of --config, found before CLI11 parses so that the file's settings sit below the flags' ones.
+std::string find_config_path(int argc, const char* const* argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--config") {
+      if (i + 1 >= argc) {
+        throw UsageError("--config needs a path to a JSON file");
+      }
+      path = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      path = std::string(arg.substr(9));
+    }
+  }
+  return path;
+}
+
+std::string help_text(const config::Field& field, const std::string& default_value) {
+  return str(field.added_by_mae_cpp ? "[mae-cpp] " : "", field.help, " (default: ", default_value, ")");
+}
+
+void add_option(CLI::App& app, const config::Field& field) {
+  const std::string flag = "--" + field.name;
+  const std::string help = help_text(field, config::format_value(field));
+  std::visit(Overloaded{
+                 [&](bool* target) {
+                   const std::string names = field.negation.empty() ? flag : flag + ",!--" + field.negation;
+                   app.add_flag(names, *target, help);
+                 },
+                 [&](int* target) { app.add_option(flag, *target, help); },
+                 [&](double* target) { app.add_option(flag, *target, help); },
+                 [&](std::string* target) { app.add_option(flag, *target, help); },
+                 [&](config::OptionalFloat* target) {
+                   app.add_option_function<double>(
+                       flag, [target](const double& v) { *target = v; }, help);
+                 },
+                 [&](config::FloatList* target) {
+                   app.add_option_function<std::vector<double>>(
+                          flag, [target](const std::vector<double>& v) { *target = v; }, help)
+                       ->expected(1, 1 << 20);
+                 },
+             },
+             field.target);
+}
+
+// Every name a user may type, for suggestions.
+std::vector<std::string> known_flags(const std::vector<config::Field>& fields) {
+  std::vector<std::string> names{"config", "help"};
+  for (const auto& field : fields) {
+    names.push_back(field.name);
+    if (!field.negation.empty()) {
+      names.push_back(field.negation);
+    }
+  }
+  return names;
+}
+
+[[noreturn]] void reject_extra(const std::string& arg, const std::vector<config::Field>& fields) {
+  if (!arg.starts_with("-")) {
+    throw UsageError(str("unexpected argument '", arg, "': settings are given as --name value (see --help)"));
+  }
+  std::string name = arg.substr(arg.find_first_not_of('-'));
+  name = name.substr(0, name.find('='));
+  const std::string suggestion = closest_match(name, known_flags(fields));
+  throw UsageError(
+      str("unknown flag '", arg, "'", suggestion.empty() ? "" : str(" (did you mean '--", suggestion, "'?)")));
+}
+
+}  // namespace
+
+ParseResult parse_command_line(const Program& program, config::JobConfig& config, int argc, const char* const* argv,
+                               std::ostream& help_out) {
+  const std::vector<config::Field> fields = config.fields();
+  CLI::App app(program.description, program.name);
+  app.allow_extras();
+  app.get_formatter()->column_width(30);
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "[mae-cpp] JSON file of settings (keys = flag names); flags given on the "
+                 "command line override it");
+  for (const auto& field : fields) {  // help shows the official defaults: registered before the file is applied
+    add_option(app, field);
+  }
+  app.footer("Flags marked [mae-cpp] are ours; all others are the official MAE flags with their official defaults.");
+
+  const bool help_asked =
+      std::any_of(argv + 1, argv + argc, [](std::string_view a) { return a == "-h" || a == "--help"; });
+  config_path = find_config_path(argc, argv);
+  if (!config_path.empty() && !help_asked) {
+    config::apply_json_file(config, config_path);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    help_out << app.help();
+    return ParseResult::help_shown;
+  } catch (const CLI::ParseError& error) {
+    throw UsageError(error.what());
+  }
+  if (!app.remaining().empty()) {
+    reject_extra(app.remaining().front(), fields);
+  }
+  config.validate();
+  return ParseResult::run;
+}
+
+}  // namespace mae::apps

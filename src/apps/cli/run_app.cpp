@@ -1,0 +1,47 @@
+#include "run_app.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "mae/config/config_file.h"
+#include "mae/engine/runtime_info.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::apps {
+
+int run_app(const Program& program, config::JobConfig& config, int argc, const char* const* argv, const JobBody& job) {
+  try {
+    if (parse_command_line(program, config, argc, argv, std::cout) == ParseResult::help_shown) {
+      return 0;
+    }
+    if (!config.output_dir.empty()) {
+      const std::string resolved = config::write_resolved_config(config, config.output_dir);
+      log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
+      log::info(str(program.name, ": resolved configuration written to ", resolved));
+    }
+    log::info(engine::describe_runtime());
+    log::info(str("job dir: ", std::filesystem::current_path().string()));
+    log::info(config::to_json(config));
+    job(config);
+    return 0;
+  } catch (const std::exception& error) {
+    log::error(str(program.name, ": ", error.what()));
+    return exit_code_for(error);
+  }
+}
+
+}  // namespace mae::apps
+
+namespace mae::apps {
+
+JobBody not_implemented_yet(std::string what) {
+  return [what = std::move(what)](const config::JobConfig&) {
+    throw NotImplementedError(str(what,
+                                  " is not implemented yet in this build (the model and the training loop are "
+                                  "issues #3 and #6): the configuration above was checked, nothing was trained"));
+  };
+}
+
+}  // namespace mae::apps

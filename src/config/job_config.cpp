@@ -1,0 +1,135 @@
+#include "mae/config/job_config.h"
+
+#include <regex>
+
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::config {
+
+std::vector<Field> JobConfig::fields() {
+  std::vector<Field> f;
+  f.emplace_back("batch_size", &batch_size,
+                 "Batch size per GPU (effective batch size is batch_size * accum_iter * "
+                 "# gpus)")
+      .at_least(1);
+  f.emplace_back("epochs", &epochs, "Number of training epochs").at_least(0);
+  f.emplace_back("accum_iter", &accum_iter,
+                 "Accumulate gradient iterations (for increasing the effective batch size "
+                 "under memory constraints)")
+      .at_least(1);
+  f.emplace_back("model", &model, "Name of model to train").non_empty();
+  f.emplace_back("weight_decay", &weight_decay, "Weight decay").at_least(0);
+  f.emplace_back("lr", &lr, "Learning rate (absolute lr); default: blr * eff_batch / 256").at_least(0);
+  f.emplace_back("blr", &blr, "Base learning rate: absolute_lr = base_lr * total_batch_size / 256").at_least(0);
+  f.emplace_back("min_lr", &min_lr, "Lower lr bound for cyclic schedulers that hit 0").at_least(0);
+  f.emplace_back("warmup_epochs", &warmup_epochs, "Epochs to warmup LR").at_least(0);
+  add_job_fields(f);
+  f.emplace_back("data_path", &data_path, "Dataset path");
+  f.emplace_back("output_dir", &output_dir, "Path where to save, empty for no saving");
+  f.emplace_back("log_dir", &log_dir, "Path where to write the TensorBoard log");
+  f.emplace_back("device", &device, "Device to use for training / testing: cpu, cuda or cuda:N");
+  f.emplace_back("seed", &seed, "Random seed (each process adds its rank)");
+  f.emplace_back("resume", &resume, "Resume from checkpoint");
+  f.emplace_back("start_epoch", &start_epoch, "Start epoch").at_least(0);
+  f.emplace_back("num_workers", &num_workers, "Data loading worker threads").at_least(0);
+  f.emplace_back("pin_mem", &pin_mem, "Pin CPU memory in DataLoader for more efficient transfer to GPU")
+      .negated_by("no_pin_mem");
+  f.emplace_back("world_size", &world_size, "Number of distributed processes").at_least(1);
+  f.emplace_back("local_rank", &local_rank, "Accepted for torch.distributed.launch; unused");
+  f.emplace_back("dist_on_itp", &dist_on_itp, "Take ranks from Open MPI's environment");
+  f.emplace_back("dist_url", &dist_url, "URL used to set up distributed training");
+  return f;
+}
+
+std::vector<Field> JobConfig::fields() const {
+  // Fields hold non-const pointers so that one description serves reading and writing; this overload only reads.
+  return const_cast<JobConfig*>(this)->fields();
+}
+
+void JobConfig::validate() const {
+  for (const Field& field : fields()) {
+    check_value(field);
+  }
+  static const std::regex device_pattern("cpu|cuda(:[0-9]+)?");
+  if (!std::regex_match(device, device_pattern)) {
+    throw UsageError(str("invalid value for device: '", device, "' (use cpu, cuda or cuda:N)"));
+  }
+  validate_job();
+}
+
+void PretrainConfig::add_job_fields(std::vector<Field>& f) {
+  f.emplace_back("input_size", &input_size, "Images input size").at_least(1);
+  f.emplace_back("mask_ratio", &mask_ratio, "Masking ratio (percentage of removed patches)").at_least(0).below(1);
+  f.emplace_back("norm_pix_loss", &norm_pix_loss, "Use (per-patch) normalized pixels as targets for computing loss");
+}
+
+ClassifierConfig::ClassifierConfig() {
+  model = "vit_large_patch16";
+}
+
+void ClassifierConfig::add_job_fields(std::vector<Field>& f) {
+  f.emplace_back("finetune", &finetune, "Initialise from this pretrain checkpoint");
+  f.emplace_back("global_pool", &global_pool,
+                 "Classify from the mean of the patch tokens (--cls_token: from the class "
+                 "token)")
+      .negated_by("cls_token");
+  f.emplace_back("nb_classes", &nb_classes, "Number of the classification types").at_least(1);
+  f.emplace_back("eval", &eval, "Perform evaluation only");
+  f.emplace_back("dist_eval", &dist_eval,
+                 "Enable distributed evaluation (recommended during training for faster "
+                 "monitor)");
+}
+
+FinetuneConfig::FinetuneConfig() {
+  epochs = 50;
+  min_lr = 1e-6;
+  warmup_epochs = 5;
+}
+
+void FinetuneConfig::add_job_fields(std::vector<Field>& f) {
+  f.emplace_back("input_size", &input_size, "Images input size").at_least(1);
+  f.emplace_back("drop_path", &drop_path, "Drop path rate").at_least(0).below(1);
+  f.emplace_back("clip_grad", &clip_grad, "Clip gradient norm (default: None, no clipping)").at_least(0);
+  f.emplace_back("layer_decay", &layer_decay, "Layer-wise lr decay from ELECTRA/BEiT").at_least(0).at_most(1);
+  f.emplace_back("color_jitter", &color_jitter, "Color jitter factor (enabled only when not using Auto/RandAug)")
+      .at_least(0);
+  f.emplace_back("aa", &aa, "Use AutoAugment policy, e.g. rand-m9-mstd0.5-inc1");
+  f.emplace_back("smoothing", &smoothing, "Label smoothing").at_least(0).below(1);
+  f.emplace_back("reprob", &reprob, "Random erase prob").at_least(0).at_most(1);
+  f.emplace_back("remode", &remode, "Random erase mode").one_of({"pixel", "const", "rand"});
+  f.emplace_back("recount", &recount, "Random erase count").at_least(1);
+  f.emplace_back("resplit", &resplit, "Do not random erase first (clean) augmentation split (unused)");
+  f.emplace_back("mixup", &mixup, "mixup alpha, mixup enabled if > 0").at_least(0);
+  f.emplace_back("cutmix", &cutmix, "cutmix alpha, cutmix enabled if > 0").at_least(0);
+  f.emplace_back("cutmix_minmax", &cutmix_minmax, "cutmix min/max ratio, overrides alpha and enables cutmix if set")
+      .at_least(0)
+      .at_most(1);
+  f.emplace_back("mixup_prob", &mixup_prob, "Probability of performing mixup or cutmix when either/both is enabled")
+      .at_least(0)
+      .at_most(1);
+  f.emplace_back("mixup_switch_prob", &mixup_switch_prob,
+                 "Probability of switching to cutmix when both mixup and cutmix enabled")
+      .at_least(0)
+      .at_most(1);
+  f.emplace_back("mixup_mode", &mixup_mode, "How to apply mixup/cutmix params").one_of({"batch", "pair", "elem"});
+  ClassifierConfig::add_job_fields(f);
+}
+
+void FinetuneConfig::validate_job() const {
+  if (cutmix_minmax && cutmix_minmax->size() != 2) {
+    throw UsageError(
+        str("invalid value for cutmix_minmax: expected two numbers (min max), got ", cutmix_minmax->size()));
+  }
+}
+
+LinprobeConfig::LinprobeConfig() {
+  batch_size = 512;
+  epochs = 90;
+  weight_decay = 0.0;
+  blr = 0.1;
+  warmup_epochs = 10;
+  global_pool = false;
+}
+
+}  // namespace mae::config

@@ -1,0 +1,35 @@
+#include "mae/engine/process_group.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+
+c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options) {
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<std::uint16_t>(options.port);
+  store_options.isServer = options.is_server;
+  store_options.numWorkers = options.world_size;
+  store_options.waitWorkers = false;  // a rank waits for the others in its first collective, not here
+  store_options.timeout = options.timeout;
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(options.host, store_options);
+  } catch (const std::exception& error) {
+    throw Error(str("cannot ", options.is_server ? "host" : "reach", " the rendezvous store at ", options.host, ":",
+                    options.port, ": ", error.what()));
+  }
+}
+
+c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                                                   int world_size, const std::string& hostname,
+                                                   std::chrono::milliseconds timeout) {
+  auto options = c10d::ProcessGroupGloo::Options::create();
+  options->timeout = timeout;
+  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
+}
+
+}  // namespace mae::engine

@@ -1,0 +1,57 @@
+#pragma once
+// Helpers shared by the tests: paths of the build, running commands, temporary folders, and worker processes.
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mae::test {
+
+std::filesystem::path source_dir();  // the repository root
+std::filesystem::path binary_dir();  // build/bin, where the executables are
+std::string python();                // the Python interpreter with torch, as CMake found it
+
+// A fresh, empty folder below the system temp dir, removed when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line and collects its output and exit code.
+CommandResult run_command(const std::string& command_line);
+
+// Quotes one word for the shell.
+std::string shell_quote(const std::string& word);
+
+// Worker processes: mae_tests started as `mae_tests --worker NAME ARGS...` runs the function registered under NAME
+// instead of the tests. Multi-process tests start several such workers of their own binary.
+using WorkerFunction = std::function<int(const std::vector<std::string>& args)>;
+
+struct WorkerRegistration {
+  WorkerRegistration(const std::string& name, WorkerFunction function);
+};
+
+// Called by main(): runs the named worker and returns its exit code.
+int run_worker(int argc, char** argv);
+
+// Starts this test binary as worker `name` with `args`; returns the process id.
+int start_worker(const std::string& name, const std::vector<std::string>& args);
+
+// Waits for a started worker; returns its exit code, or -1 when it was killed or outlived the timeout (then it is
+// killed, so a hung collective fails the test instead of hanging CI).
+int wait_worker(int pid, int timeout_seconds);
+
+}  // namespace mae::test
