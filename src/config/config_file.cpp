@@ -20,7 +20,7 @@ struct Overloaded : Ts... {
 
 [[noreturn]] void wrong_type(const std::string& source, const std::string& key, const ordered_json& value,
                              const char* expected) {
-  throw UsageError(str(source, ": key '", key, "' must be ", expected, ", got ", value.dump()));
+  throw UsageError(text(source, ": key '", key, "' must be ", expected, ", got ", value.dump()));
 }
 
 double as_number(const std::string& source, const std::string& key, const ordered_json& value) {
@@ -92,10 +92,10 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
   try {
     document = ordered_json::parse(json_text);
   } catch (const ordered_json::parse_error& error) {
-    throw UsageError(str(source, ": not valid JSON (", error.what(), ")"));
+    throw UsageError(text(source, ": not valid JSON (", error.what(), ")"));
   }
   if (!document.is_object()) {
-    throw UsageError(str(source, ": expected a JSON object of settings, e.g. {\"batch_size\": 64}"));
+    throw UsageError(text(source, ": expected a JSON object of settings, e.g. {\"batch_size\": 64}"));
   }
   const std::vector<Field> fields = config.fields();
   std::vector<std::string> known;
@@ -117,8 +117,8 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
     }
     if (match == nullptr) {
       const std::string suggestion = closest_match(key, known);
-      throw UsageError(str(source, ": unknown key '", key, "'",
-                           suggestion.empty() ? std::string{} : str(" (did you mean '", suggestion, "'?)")));
+      throw UsageError(text(source, ": unknown key '", key, "'",
+                           suggestion.empty() ? std::string{} : text(" (did you mean '", suggestion, "'?)")));
     }
     if (negated) {
       // "cls_token": true in a file means what --cls_token means on the command line: global_pool = false.
@@ -135,7 +135,7 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
 void apply_json_file(JobConfig& config, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    throw UsageError(str("config file '", path, "' cannot be read: ",
+    throw UsageError(text("config file '", path, "' cannot be read: ",
                          std::filesystem::exists(path) ? "permission denied or not a file" : "no such file"));
   }
   std::ostringstream text;
@@ -157,7 +157,7 @@ std::string write_resolved_config(const JobConfig& config, const std::string& ou
   std::ofstream out(path);
   out << to_json(config) << '\n';
   if (!out) {
-    throw IoError(str("cannot write the resolved configuration to '", path, "'"));
+    throw IoError(text("cannot write the resolved configuration to '", path, "'"));
   }
   return path;
 }

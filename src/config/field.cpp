@@ -33,7 +33,7 @@ void check_bounds(const Field& field, double value) {
   if (field.max) {
     rule += std::string(rule.empty() ? "" : " and ") + (field.max_exclusive ? "< " : "<= ") + format_number(*field.max);
   }
-  throw UsageError(str("invalid value for ", field.name, ": ", format_number(value), " (must be ", rule, ")"));
+  throw UsageError(text("invalid value for ", field.name, ": ", format_number(value), " (must be ", rule, ")"));
 }
 
 }  // namespace
@@ -70,7 +70,7 @@ void check_value(const Field& field) {
           [&](const double* v) { check_bounds(field, *v); },
           [&](const std::string* v) {
             if (field.required_non_empty && v->empty()) {
-              throw UsageError(str("invalid value for ", field.name, ": must not be empty"));
+              throw UsageError(text("invalid value for ", field.name, ": must not be empty"));
             }
             if (!field.choices.empty() &&
                 std::find(field.choices.begin(), field.choices.end(), *v) == field.choices.end()) {
@@ -78,7 +78,7 @@ void check_value(const Field& field) {
               for (const auto& choice : field.choices) {
                 allowed += (allowed.empty() ? "" : ", ") + choice;
               }
-              throw UsageError(str("invalid value for ", field.name, ": '", *v, "' (choose from ", allowed, ")"));
+              throw UsageError(text("invalid value for ", field.name, ": '", *v, "' (choose from ", allowed, ")"));
             }
           },
           [&](const OptionalFloat* v) {

@@ -53,7 +53,7 @@ void JobConfig::validate() const {
   }
   static const std::regex device_pattern("cpu|cuda(:[0-9]+)?");
   if (!std::regex_match(device, device_pattern)) {
-    throw UsageError(str("invalid value for device: '", device, "' (use cpu, cuda or cuda:N)"));
+    throw UsageError(text("invalid value for device: '", device, "' (use cpu, cuda or cuda:N)"));
   }
   validate_job();
 }
@@ -119,7 +119,7 @@ void FinetuneConfig::add_job_fields(std::vector<Field>& f) {
 void FinetuneConfig::validate_job() const {
   if (cutmix_minmax && cutmix_minmax->size() != 2) {
     throw UsageError(
-        str("invalid value for cutmix_minmax: expected two numbers (min max), got ", cutmix_minmax->size()));
+        text("invalid value for cutmix_minmax: expected two numbers (min max), got ", cutmix_minmax->size()));
   }
 }
 

@@ -18,7 +18,7 @@ c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options) {
   try {
     return c10::make_intrusive<c10d::TCPStore>(options.host, store_options);
   } catch (const std::exception& error) {
-    throw Error(str("cannot ", options.is_server ? "host" : "reach", " the rendezvous store at ", options.host, ":",
+    throw Error(text("cannot ", options.is_server ? "host" : "reach", " the rendezvous store at ", options.host, ":",
                     options.port, ": ", error.what()));
   }
 }

@@ -10,8 +10,8 @@ namespace mae::engine {
 
 std::string describe_runtime() {
   const bool cuda = torch::cuda::is_available();
-  return str("LibTorch ", TORCH_VERSION, ", ", at::get_num_threads(), " CPU threads, CUDA ",
-             cuda ? str("available (", torch::cuda::device_count(), " devices)") : std::string("not available"));
+  return text("LibTorch ", TORCH_VERSION, ", ", at::get_num_threads(), " CPU threads, CUDA ",
+             cuda ? text("available (", torch::cuda::device_count(), " devices)") : std::string("not available"));
 }
 
 }  // namespace mae::engine

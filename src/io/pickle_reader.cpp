@@ -41,7 +41,7 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw IoError(str(source_, ": cannot read its pickle at byte ", position_, ": ", what));
+    throw IoError(text(source_, ": cannot read its pickle at byte ", position_, ": ", what));
   }
 
   template <typename T>
@@ -176,7 +176,7 @@ Item Unpickler::load_persistent(const Item& pid) {
   const std::string type_name = type.name.substr(type.name.rfind('.') + 1);
   const auto dtype = dtype_of_storage_type(type_name);
   if (type.kind != Item::Kind::global || !dtype) {
-    fail(str("unsupported storage type '", type.name, "'"));
+    fail(text("unsupported storage type '", type.name, "'"));
   }
   StorageRecord record{to_value(pid.elements[2]).toStringRef(), *dtype, to_value(pid.elements[4]).toInt(),
                        to_value(pid.elements[3]).toStringRef()};
@@ -228,7 +228,7 @@ Item Unpickler::call(const Item& callable, std::vector<Item> args) {
   if (name == "argparse.Namespace") {
     return Item{Item::Kind::namespace_object, new_dict(), name, {}};
   }
-  warnings_.push_back(str("an object of class ", name, " was skipped (read as None)"));
+  warnings_.push_back(text("an object of class ", name, " was skipped (read as None)"));
   return Item{Item::Kind::skipped_object, c10::IValue(), name, {}};
 }
 
@@ -381,7 +381,7 @@ c10::IValue Unpickler::run() {
         const uint32_t index = opcode == 'h' ? read_le<uint8_t>() : read_le<uint32_t>();
         const auto found = memo_.find(index);
         if (found == memo_.end()) {
-          fail(str("memo entry ", index, " is missing"));
+          fail(text("memo entry ", index, " is missing"));
         }
         stack_.push_back(found->second);
         break;
@@ -389,7 +389,7 @@ c10::IValue Unpickler::run() {
       case '0': pop(); break;                    // POP
       case '1': pop_to_mark(); break;            // POP_MARK
       case '2': stack_.push_back(top()); break;  // DUP
-      default: fail(str("unsupported pickle opcode 0x", std::hex, static_cast<int>(opcode)));
+      default: fail(text("unsupported pickle opcode 0x", std::hex, static_cast<int>(opcode)));
     }
   }
 }

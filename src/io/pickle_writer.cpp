@@ -29,7 +29,7 @@ class Pickler {
     std::memcpy(raw, &value, sizeof(T));
     out_.bytes.append(raw, sizeof(T));
   }
-  void put_global(const char* module, const char* name) { out_.bytes += str('c', module, '\n', name, '\n'); }
+  void put_global(const char* module, const char* name) { out_.bytes += text('c', module, '\n', name, '\n'); }
   void put_string(const std::string& text) {
     out_.bytes += 'X';  // BINUNICODE
     put_le(static_cast<uint32_t>(text.size()));
@@ -96,7 +96,7 @@ void Pickler::write(const c10::IValue& value) {
     }
     out_.bytes += 't';
   } else {
-    throw IoError(str("a value of type ", value.tagKind(), " cannot be written to a .pth file"));
+    throw IoError(text("a value of type ", value.tagKind(), " cannot be written to a .pth file"));
   }
 }
 

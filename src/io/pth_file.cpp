@@ -46,7 +46,7 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& pa
   while (size > 0) {
     const ssize_t written = ::write(fd, bytes, size);
     if (written < 0) {
-      throw IoError(str("cannot write '", path, "': ", std::strerror(errno)));
+      throw IoError(text("cannot write '", path, "': ", std::strerror(errno)));
     }
     bytes += written;
     size -= static_cast<std::size_t>(written);
@@ -57,7 +57,7 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& pa
 void write_archive(const std::string& file_path, const Pickled& pickled) {
   File file(file_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
   if (file.fd() < 0) {
-    throw IoError(str("cannot create '", file_path, "': ", std::strerror(errno)));
+    throw IoError(text("cannot create '", file_path, "': ", std::strerror(errno)));
   }
   caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
     write_all(file.fd(), data, size, file_path);
@@ -67,11 +67,11 @@ void write_archive(const std::string& file_path, const Pickled& pickled) {
   writer.writeRecord("byteorder", "little", 6);
   for (std::size_t key = 0; key < pickled.storages.size(); ++key) {
     const c10::Storage& storage = pickled.storages[key];
-    writer.writeRecord(str("data/", key), storage.data(), storage.nbytes());
+    writer.writeRecord(text("data/", key), storage.data(), storage.nbytes());
   }
   writer.writeEndOfFile();
   if (::fsync(file.fd()) != 0) {
-    throw IoError(str("cannot flush '", file_path, "' to disk: ", std::strerror(errno)));
+    throw IoError(text("cannot flush '", file_path, "' to disk: ", std::strerror(errno)));
   }
 }
 
@@ -79,48 +79,48 @@ void write_archive(const std::string& file_path, const Pickled& pickled) {
 
 c10::IValue load_pth(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) {
-    throw IoError(str("checkpoint '", path, "' ", std::filesystem::exists(path) ? "is not a file" : "does not exist"));
+    throw IoError(text("checkpoint '", path, "' ", std::filesystem::exists(path) ? "is not a file" : "does not exist"));
   }
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error&) {
-    throw IoError(str("'", path,
+    throw IoError(text("'", path,
                       "' is not a torch.save file in the zip format of torch >= 1.6 "
                       "(re-save it in Python with torch.save to convert a legacy file)"));
   }
   if (reader->hasRecord("byteorder") && record_text(*reader, "byteorder") != "little") {
-    throw IoError(str("'", path, "' was written on a big-endian machine; only little-endian files are supported"));
+    throw IoError(text("'", path, "' was written on a big-endian machine; only little-endian files are supported"));
   }
   const StorageLoader load_storage = [&](const StorageRecord& record) {
     const std::string name = "data/" + record.key;
     if (!reader->hasRecord(name)) {
-      throw IoError(str("'", path, "' is incomplete: its storage record ", name, " is missing"));
+      throw IoError(text("'", path, "' is incomplete: its storage record ", name, " is missing"));
     }
     auto [data, size] = reader->getRecord(name);
     const std::size_t expected = static_cast<std::size_t>(record.numel) * c10::elementSize(record.dtype);
     if (size < expected) {
-      throw IoError(str("'", path, "' is truncated: ", name, " holds ", size, " bytes, ", expected, " expected"));
+      throw IoError(text("'", path, "' is truncated: ", name, " holds ", size, " bytes, ", expected, " expected"));
     }
     return c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false);
   };
   std::vector<std::string> warnings;
   c10::IValue value = read_pickle(record_text(*reader, "data.pkl"), load_storage, path, warnings);
   for (const auto& warning : warnings) {
-    log::warn(str(path, ": ", warning));
+    log::warn(text(path, ": ", warning));
   }
   return value;
 }
 
 void save_pth(const std::string& path, const c10::IValue& value) {
   const Pickled pickled = write_pickle(value);
-  const std::string temporary = str(path, ".tmp.", ::getpid());
+  const std::string temporary = text(path, ".tmp.", ::getpid());
   try {
     write_archive(temporary, pickled);
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
     if (error) {
-      throw IoError(str("cannot move '", temporary, "' to '", path, "': ", error.message()));
+      throw IoError(text("cannot move '", temporary, "' to '", path, "': ", error.message()));
     }
   } catch (...) {
     std::error_code ignored;

@@ -31,7 +31,7 @@ std::string storage_type_name(c10::ScalarType dtype) {
       return name;
     }
   }
-  throw IoError(str("tensors of dtype ", c10::toString(dtype), " cannot be written to a .pth file"));
+  throw IoError(text("tensors of dtype ", c10::toString(dtype), " cannot be written to a .pth file"));
 }
 
 std::optional<c10::ScalarType> dtype_of_storage_type(const std::string& name) {

@@ -20,8 +20,8 @@ TEST(Strings, ClosestMatchSuggestsTyposOnly) {
   EXPECT_EQ(mae::closest_match("learning_rate", names), "");
 }
 
-TEST(Strings, StrConcatenates) {
-  EXPECT_EQ(mae::str("epoch ", 3, ", loss ", 0.5), "epoch 3, loss 0.5");
+TEST(Strings, TextConcatenates) {
+  EXPECT_EQ(mae::text("epoch ", 3, ", loss ", 0.5), "epoch 3, loss 0.5");
 }
 
 TEST(Errors, UsageErrorsExitWithTwo) {

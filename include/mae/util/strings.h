@@ -8,9 +8,9 @@
 
 namespace mae {
 
-// Concatenates anything streamable: str("epoch ", 3, ", loss ", 0.5).
+// Concatenates anything streamable (c10::str would be found by ADL for torch types, hence the other name): text("epoch ", 3, ", loss ", 0.5).
 template <typename... Parts>
-std::string str(const Parts&... parts) {
+std::string text(const Parts&... parts) {
   std::ostringstream out;
   (out << ... << parts);
   return out.str();

@@ -34,7 +34,7 @@ std::string find_config_path(int argc, const char* const* argv) {
 }
 
 std::string help_text(const config::Field& field, const std::string& default_value) {
-  return str(field.added_by_mae_cpp ? "[mae-cpp] " : "", field.help, " (default: ", default_value, ")");
+  return text(field.added_by_mae_cpp ? "[mae-cpp] " : "", field.help, " (default: ", default_value, ")");
 }
 
 void add_option(CLI::App& app, const config::Field& field) {
@@ -75,13 +75,13 @@ std::vector<std::string> known_flags(const std::vector<config::Field>& fields) {
 
 [[noreturn]] void reject_extra(const std::string& arg, const std::vector<config::Field>& fields) {
   if (!arg.starts_with("-")) {
-    throw UsageError(str("unexpected argument '", arg, "': settings are given as --name value (see --help)"));
+    throw UsageError(text("unexpected argument '", arg, "': settings are given as --name value (see --help)"));
   }
   std::string name = arg.substr(arg.find_first_not_of('-'));
   name = name.substr(0, name.find('='));
   const std::string suggestion = closest_match(name, known_flags(fields));
   throw UsageError(
-      str("unknown flag '", arg, "'", suggestion.empty() ? "" : str(" (did you mean '--", suggestion, "'?)")));
+      text("unknown flag '", arg, "'", suggestion.empty() ? "" : text(" (did you mean '--", suggestion, "'?)")));
 }
 
 }  // namespace

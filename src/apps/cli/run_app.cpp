@@ -19,15 +19,15 @@ int run_app(const Program& program, config::JobConfig& config, int argc, const c
     if (!config.output_dir.empty()) {
       const std::string resolved = config::write_resolved_config(config, config.output_dir);
       log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
-      log::info(str(program.name, ": resolved configuration written to ", resolved));
+      log::info(text(program.name, ": resolved configuration written to ", resolved));
     }
     log::info(engine::describe_runtime());
-    log::info(str("job dir: ", std::filesystem::current_path().string()));
+    log::info(text("job dir: ", std::filesystem::current_path().string()));
     log::info(config::to_json(config));
     job(config);
     return 0;
   } catch (const std::exception& error) {
-    log::error(str(program.name, ": ", error.what()));
+    log::error(text(program.name, ": ", error.what()));
     return exit_code_for(error);
   }
 }
@@ -38,7 +38,7 @@ namespace mae::apps {
 
 JobBody not_implemented_yet(std::string what) {
   return [what = std::move(what)](const config::JobConfig&) {
-    throw NotImplementedError(str(what,
+    throw NotImplementedError(text(what,
                                   " is not implemented yet in this build (the model and the training loop are "
                                   "issues #3 and #6): the configuration above was checked, nothing was trained"));
   };

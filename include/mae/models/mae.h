@@ -1,0 +1,71 @@
+#pragma once
+// models_mae.py: the masked autoencoder with a ViT encoder and a light ViT decoder.
+#include <torch/nn/modules/container/modulelist.h>
+
+#include <optional>
+
+#include "mae/models/architecture.h"
+#include "mae/models/layers.h"
+
+namespace mae::models {
+
+struct MaeOutput {
+  at::Tensor loss;  // scalar: mean squared error over the masked patches
+  at::Tensor pred;  // [N, L, p*p*C] reconstructed patches
+  at::Tensor mask;  // [N, L], 1 = removed, 0 = kept
+};
+
+struct EncoderOutput {
+  at::Tensor latent;       // [N, 1 + len_keep, D], cls token first, after `norm`
+  at::Tensor mask;         // [N, L]
+  at::Tensor ids_restore;  // [N, L]: position of each patch in the shuffled order
+};
+
+struct Masking {
+  at::Tensor kept;         // [N, len_keep, D]
+  at::Tensor mask;         // [N, L]
+  at::Tensor ids_restore;  // [N, L]
+};
+
+class MaskedAutoencoderViTImpl : public torch::nn::Module {
+ public:
+  explicit MaskedAutoencoderViTImpl(const MaeOptions& options);
+
+  // `noise` ([N, L], uniform in [0, 1)) decides which patches are kept (the smallest); drawn with torch::rand
+  // when not given.
+  MaeOutput forward(const at::Tensor& imgs, double mask_ratio = 0.75, const std::optional<at::Tensor>& noise = {});
+  EncoderOutput forward_encoder(const at::Tensor& imgs, double mask_ratio,
+                                const std::optional<at::Tensor>& noise = {});
+  at::Tensor forward_decoder(const at::Tensor& latent, const at::Tensor& ids_restore);
+  at::Tensor forward_loss(const at::Tensor& imgs, const at::Tensor& pred, const at::Tensor& mask) const;
+
+  // Keeps int(L * (1 - mask_ratio)) tokens per sample: those with the smallest noise.
+  Masking random_masking(const at::Tensor& x, double mask_ratio, const std::optional<at::Tensor>& noise) const;
+  // [N, C, h*p, w*p] <-> [N, h*w, p*p*C], pixels inside a patch in (row, column, channel) order.
+  at::Tensor patchify(const at::Tensor& imgs) const;
+  at::Tensor unpatchify(const at::Tensor& x) const;
+
+  // The reference's initialize_weights(): sin-cos tables, xavier_uniform on the patch projection (as a 2-D matrix)
+  // and on every Linear (bias 0), N(0, 0.02) tokens, LayerNorm 1/0.
+  void initialize_weights();
+
+  const MaeOptions& options() const { return options_; }
+
+  PatchEmbed patch_embed{nullptr};
+  at::Tensor cls_token;
+  at::Tensor pos_embed;  // fixed sin-cos, requires_grad = false
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear decoder_embed{nullptr};
+  at::Tensor mask_token;
+  at::Tensor decoder_pos_embed;  // fixed sin-cos, requires_grad = false
+  torch::nn::ModuleList decoder_blocks{nullptr};
+  torch::nn::LayerNorm decoder_norm{nullptr};
+  torch::nn::Linear decoder_pred{nullptr};
+
+ private:
+  MaeOptions options_;
+};
+TORCH_MODULE(MaskedAutoencoderViT);
+
+}  // namespace mae::models

@@ -1,0 +1,43 @@
+#pragma once
+// models_vit.py: the ViT classifier for fine-tuning and linear probing.
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include "mae/models/architecture.h"
+#include "mae/models/layers.h"
+
+namespace mae::models {
+
+class VisionTransformerImpl : public torch::nn::Module {
+ public:
+  explicit VisionTransformerImpl(const VitOptions& options);
+
+  at::Tensor forward(const at::Tensor& imgs);           // logits [N, num_classes]
+  at::Tensor forward_features(const at::Tensor& imgs);  // [N, D]: fc_norm(mean of patch tokens) or norm(x)[:, 0]
+
+  // main_linprobe.py: head = Sequential(BatchNorm1d(D, affine=False, eps=1e-6), head), giving head.0.* / head.1.*.
+  void use_linear_probe_head();
+  bool has_linear_probe_head() const { return !probe_head.is_empty(); }
+  // The Linear that produces the logits (head, or head.1 with the linear-probe head).
+  torch::nn::Linear classifier() const { return head; }
+
+  const VitOptions& options() const { return options_; }
+
+  PatchEmbed patch_embed{nullptr};
+  at::Tensor cls_token;
+  at::Tensor pos_embed;  // learnable here (trunc-normal 0.02 until a checkpoint overwrites it)
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};     // only with the class token
+  torch::nn::Linear head{nullptr};
+  torch::nn::LayerNorm fc_norm{nullptr};  // only with global pooling
+  torch::nn::Sequential probe_head{nullptr};
+
+ private:
+  VitOptions options_;
+};
+TORCH_MODULE(VisionTransformer);
+
+// Linear probing: requires_grad = false on every parameter whose name does not start with "head.".
+void freeze_all_but_head(torch::nn::Module& model);
+
+}  // namespace mae::models

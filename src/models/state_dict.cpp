@@ -1,0 +1,70 @@
+#include "mae/models/state_dict.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <unordered_map>
+
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::models {
+
+NamedTensors state_dict(const torch::nn::Module& module) {
+  NamedTensors entries;
+  for (const auto& submodule : module.named_modules("", /*include_self=*/true)) {
+    const std::string qualifier = submodule.key().empty() ? "" : submodule.key() + ".";
+    for (const auto& parameter : submodule.value()->named_parameters(/*recurse=*/false)) {
+      entries.emplace_back(qualifier + parameter.key(), parameter.value());
+    }
+    for (const auto& buffer : submodule.value()->named_buffers(/*recurse=*/false)) {
+      entries.emplace_back(qualifier + buffer.key(), buffer.value());
+    }
+  }
+  return entries;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& source, bool strict) {
+  std::unordered_map<std::string, const at::Tensor*> given;
+  for (const auto& [name, tensor] : source) {
+    given.emplace(name, &tensor);
+  }
+  LoadReport report;
+  const NamedTensors targets = state_dict(module);
+  std::unordered_map<std::string, bool> known;
+  const c10::NoGradGuard no_grad;
+  for (const auto& [name, target] : targets) {
+    known.emplace(name, true);
+    const auto found = given.find(name);
+    if (found == given.end()) {
+      report.missing_keys.push_back(name);
+      continue;
+    }
+    const at::Tensor& value = *found->second;
+    if (value.sizes() != target.sizes()) {
+      throw Error(text("checkpoint tensor '", name, "' has shape ", value.sizes(), " but the model's has shape ",
+                      target.sizes()));
+    }
+    at::Tensor destination = target;
+    destination.copy_(value);
+  }
+  for (const auto& [name, tensor] : source) {
+    if (!known.contains(name)) {
+      report.unexpected_keys.push_back(name);
+    }
+  }
+  if (strict && (!report.missing_keys.empty() || !report.unexpected_keys.empty())) {
+    std::string message = "checkpoint does not fit the model:";
+    if (!report.missing_keys.empty()) {
+      message += text(" missing ", report.missing_keys.size(), " keys (first: '", report.missing_keys.front(), "')");
+    }
+    if (!report.unexpected_keys.empty()) {
+      message += text(" unexpected ", report.unexpected_keys.size(), " keys (first: '", report.unexpected_keys.front(),
+                     "')");
+    }
+    throw Error(message);
+  }
+  return report;
+}
+
+}  // namespace mae::models

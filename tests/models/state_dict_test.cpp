@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "mae/models/mae.h"
+#include "mae/models/state_dict.h"
+#include "mae/util/error.h"
+
+namespace {
+
+mae::models::MaeOptions tiny() {
+  mae::models::MaeOptions options;
+  options.encoder = {16, 8, 3, 16, 1, 2, 4.0};
+  options.decoder_embed_dim = 8;
+  options.decoder_depth = 1;
+  options.decoder_num_heads = 2;
+  return options;
+}
+
+TEST(StateDict, RoundTripsBetweenModels) {
+  torch::manual_seed(0);
+  mae::models::MaskedAutoencoderViT source(tiny());
+  torch::manual_seed(1);
+  mae::models::MaskedAutoencoderViT target(tiny());
+  const auto report = mae::models::load_state_dict(*target, mae::models::state_dict(*source), /*strict=*/true);
+  EXPECT_TRUE(report.missing_keys.empty());
+  EXPECT_TRUE(report.unexpected_keys.empty());
+  const auto a = mae::models::state_dict(*source);
+  const auto b = mae::models::state_dict(*target);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+  }
+}
+
+TEST(StateDict, ReportsMissingAndUnexpectedAndRejectsShapeMismatch) {
+  mae::models::MaskedAutoencoderViT model(tiny());
+  auto entries = mae::models::state_dict(*model);
+  entries.erase(entries.begin());  // cls_token
+  entries.emplace_back("head.weight", torch::zeros({3}));
+  const auto report = mae::models::load_state_dict(*model, entries, /*strict=*/false);
+  EXPECT_EQ(report.missing_keys, std::vector<std::string>{"cls_token"});
+  EXPECT_EQ(report.unexpected_keys, std::vector<std::string>{"head.weight"});
+  EXPECT_THROW(mae::models::load_state_dict(*model, entries, /*strict=*/true), mae::Error);
+
+  mae::models::NamedTensors wrong{{"norm.weight", torch::zeros({5})}};
+  try {
+    mae::models::load_state_dict(*model, wrong, /*strict=*/false);
+    FAIL();
+  } catch (const mae::Error& error) {
+    EXPECT_STREQ(error.what(), "checkpoint tensor 'norm.weight' has shape [5] but the model's has shape [16]");
+  }
+}
+
+}  // namespace
