@@ -30,7 +30,7 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("log_dir", &log_dir, "Path where to write the TensorBoard log");
   f.emplace_back("device", &device, "Device to use for training / testing: cpu, cuda or cuda:N");
   f.emplace_back("seed", &seed, "Random seed (each process adds its rank)");
-  f.emplace_back("resume", &resume, "Resume from checkpoint");
+  f.emplace_back("resume", &resume, "Resume from checkpoint (a path; 'auto': the newest in output_dir, if any)");
   f.emplace_back("start_epoch", &start_epoch, "Start epoch").at_least(0);
   f.emplace_back("num_workers", &num_workers, "Data loading worker threads").at_least(0);
   f.emplace_back("pin_mem", &pin_mem, "Pin CPU memory in DataLoader for more efficient transfer to GPU")
@@ -39,6 +39,11 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("local_rank", &local_rank, "Accepted for torch.distributed.launch; unused");
   f.emplace_back("dist_on_itp", &dist_on_itp, "Take ranks from Open MPI's environment");
   f.emplace_back("dist_url", &dist_url, "URL used to set up distributed training");
+  f.emplace_back("save_every", &save_every, "Write checkpoint-<epoch>.pth every N epochs and after the last (0: last "
+                                            "only)").at_least(0).ours();
+  f.emplace_back("save_last", &save_last, "Write checkpoint-last.pth after every epoch, for --resume auto")
+      .negated_by("no_save_last")
+      .ours();
   return f;
 }
 
@@ -66,6 +71,7 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
 
 ClassifierConfig::ClassifierConfig() {
   model = "vit_large_patch16";
+  save_every = 1;  // main_finetune.py and main_linprobe.py save after every epoch
 }
 
 void ClassifierConfig::add_job_fields(std::vector<Field>& f) {

@@ -41,7 +41,7 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw IoError(text(source_, ": cannot read its pickle at byte ", position_, ": ", what));
+    throw IoError(text("'", source_, "' is corrupt: cannot read its pickle at byte ", position_, ": ", what));
   }
 
   template <typename T>

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "mae/util/error.h"
@@ -32,21 +33,25 @@ LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& source
   LoadReport report;
   const NamedTensors targets = state_dict(module);
   std::unordered_map<std::string, bool> known;
-  const c10::NoGradGuard no_grad;
+  std::vector<std::string> shape_mismatches;
   for (const auto& [name, target] : targets) {
     known.emplace(name, true);
     const auto found = given.find(name);
     if (found == given.end()) {
       report.missing_keys.push_back(name);
-      continue;
+    } else if (found->second->sizes() != target.sizes()) {
+      shape_mismatches.push_back(text("'", name, "' has shape ", found->second->sizes(), " in the checkpoint and ",
+                                       target.sizes(), " in the model"));
     }
-    const at::Tensor& value = *found->second;
-    if (value.sizes() != target.sizes()) {
-      throw Error(text("checkpoint tensor '", name, "' has shape ", value.sizes(), " but the model's has shape ",
-                      target.sizes()));
+  }
+  if (!shape_mismatches.empty()) {
+    // All of them at once: a wrong model size shows as a pattern, not as one key.
+    std::string message = text("checkpoint does not fit the model: ", shape_mismatches.size(), " tensors differ in shape: ");
+    const std::size_t shown = std::min<std::size_t>(shape_mismatches.size(), 8);
+    for (std::size_t i = 0; i < shown; ++i) {
+      message += (i ? "; " : "") + shape_mismatches[i];
     }
-    at::Tensor destination = target;
-    destination.copy_(value);
+    throw Error(message + (shown < shape_mismatches.size() ? "; ..." : ""));
   }
   for (const auto& [name, tensor] : source) {
     if (!known.contains(name)) {
@@ -63,6 +68,15 @@ LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& source
                      "')");
     }
     throw Error(message);
+  }
+  // Nothing is copied until every check has passed: a rejected checkpoint leaves the model as it was.
+  const c10::NoGradGuard no_grad;
+  for (const auto& [name, target] : targets) {
+    const auto found = given.find(name);
+    if (found != given.end()) {
+      at::Tensor destination = target;
+      destination.copy_(*found->second);
+    }
   }
   return report;
 }

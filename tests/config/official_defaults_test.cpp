@@ -24,8 +24,10 @@ void expect_same_settings(const mae::config::JobConfig& config, const std::strin
   const json official = official_defaults(job);
   std::set<std::string> our_keys;
   std::set<std::string> official_keys;
-  for (const auto& [key, value] : ours.items()) {
-    our_keys.insert(key);
+  for (const auto& field : config.fields()) {
+    if (!field.added_by_mae_cpp) {
+      our_keys.insert(field.name);
+    }
   }
   for (const auto& [key, value] : official.items()) {
     official_keys.insert(key);

@@ -159,7 +159,7 @@ TEST(PthFile, ErrorsNameTheFile) {
     mae::io::load_pth((dir / "text.pth").string());
     FAIL();
   } catch (const mae::IoError& error) {
-    EXPECT_NE(std::string(error.what()).find("text.pth' is not a torch.save file"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("text.pth' is not a readable torch.save file"), std::string::npos) << error.what();
   }
   EXPECT_THROW(mae::io::save_pth((dir / "no/such/folder/x.pth").string(), any_dict()), mae::IoError);
 }

@@ -49,7 +49,8 @@ TEST(StateDict, ReportsMissingAndUnexpectedAndRejectsShapeMismatch) {
     mae::models::load_state_dict(*model, wrong, /*strict=*/false);
     FAIL();
   } catch (const mae::Error& error) {
-    EXPECT_STREQ(error.what(), "checkpoint tensor 'norm.weight' has shape [5] but the model's has shape [16]");
+    EXPECT_STREQ(error.what(), "checkpoint does not fit the model: 1 tensors differ in shape: 'norm.weight' has shape [5] "
+                              "in the checkpoint and [16] in the model");
   }
 }
 

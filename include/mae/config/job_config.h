@@ -47,6 +47,10 @@ class JobConfig {
   bool dist_on_itp = false;
   std::string dist_url = "env://";
 
+  // Added by mae-cpp.
+  int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only
+  bool save_last = true;  // checkpoint-last.pth after every epoch
+
  protected:
   // The settings only this job has, appended between the schedule and the run settings.
   virtual void add_job_fields(std::vector<Field>& fields) = 0;

@@ -20,7 +20,8 @@ struct LoadReport {
 };
 
 // Copies every source tensor whose name the module has into it (converting dtype, keeping the module's device).
-// A shape mismatch is an error naming the key and both shapes; with `strict`, so is any missing or unexpected key.
+// A shape mismatch is an error listing every mismatched key with both shapes; with `strict`, so is any missing or
+// unexpected key. Nothing is copied when it throws.
 LoadReport load_state_dict(torch::nn::Module& module, const NamedTensors& source, bool strict);
 
 }  // namespace mae::models

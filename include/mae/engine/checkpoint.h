@@ -1,0 +1,60 @@
+#pragma once
+// Training checkpoints as util/misc.py writes them: output_dir/checkpoint-<epoch>.pth holding
+// {model, optimizer, epoch, scaler, args}, readable by torch.load(path, weights_only=True) (our `args` is the resolved
+// configuration as a plain dict instead of an argparse.Namespace), written atomically.
+#include <ATen/core/ivalue.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mae/models/state_dict.h"
+
+namespace mae::config {
+class JobConfig;
+}
+
+namespace mae::engine {
+
+// torch.cuda.amp.GradScaler.state_dict().
+struct GradScalerState {
+  double scale = 65536.0;
+  double growth_factor = 2.0;
+  double backoff_factor = 0.5;
+  int64_t growth_interval = 2000;
+  int64_t growth_tracker = 0;
+};
+
+struct TrainingState {
+  models::NamedTensors model;             // official names, no "module." prefix
+  c10::IValue optimizer;                  // optimizer.state_dict() layout: {state: {index: {...}}, param_groups: [...]}
+  std::optional<GradScalerState> scaler;  // written as {} when absent, as a disabled GradScaler's state_dict()
+  int64_t epoch = -1;                     // the last completed epoch
+  c10::IValue args;                       // the run's settings as a dict (an official file's Namespace fields)
+};
+
+void save_training_checkpoint(const std::string& path, const TrainingState& state);
+
+// Reads a checkpoint of ours or of the official code. `model` is required; the rest is read when present.
+TrainingState load_training_checkpoint(const std::string& path);
+
+// Model weights from any of: a training checkpoint ({'model': ...}), a released file ({'model': ...}), a bare state
+// dict (.pth) or a .safetensors file. A "module." prefix on every key (a DDP-wrapped save) is removed.
+models::NamedTensors load_model_weights(const std::string& path);
+
+// The resolved configuration as a dict for `args`.
+c10::IValue config_as_dict(const config::JobConfig& config);
+
+// "checkpoint-<epoch>.pth"
+std::string checkpoint_file_name(int64_t epoch);
+
+// The files to write after `epoch` (0-based) of `epochs`: checkpoint-<epoch>.pth every `save_every` epochs and after
+// the last epoch (the reference: 20 for pre-training, 1 for fine-tuning and linear probing; 0 = last epoch only), and
+// checkpoint-last.pth after every epoch when `save_last`.
+std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t save_every, bool save_last);
+
+// For --resume auto: checkpoint-last.pth when present, else the checkpoint-<N>.pth with the highest N, else nothing.
+// Files are only ever renamed into place complete, so every candidate is whole.
+std::optional<std::string> find_resume_checkpoint(const std::string& output_dir);
+
+}  // namespace mae::engine

@@ -1,0 +1,27 @@
+#pragma once
+// A file that appears under its final name only when complete: bytes go to "<path>.tmp.<pid>", and commit() flushes
+// them to disk, renames the file over <path> and syncs the folder. Destroyed without commit(), it removes the
+// temporary file, so a crash or an exception never leaves a truncated file under the final name.
+#include <cstddef>
+#include <string>
+
+namespace mae::io {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, std::size_t size);
+  void commit();
+
+ private:
+  std::string path_;
+  std::string temporary_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace mae::io

@@ -1,0 +1,180 @@
+#include "mae/engine/checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "mae/config/config_file.h"
+#include "mae/io/pth_file.h"
+#include "mae/io/safetensors.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+c10::impl::GenericDict string_dict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+c10::IValue json_to_ivalue(const nlohmann::json& value) {
+  if (value.is_null()) {
+    return {};
+  }
+  if (value.is_boolean()) {
+    return value.get<bool>();
+  }
+  if (value.is_number_integer()) {
+    return value.get<int64_t>();
+  }
+  if (value.is_number()) {
+    return value.get<double>();
+  }
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_array()) {
+    c10::impl::GenericList list(c10::AnyType::get());
+    for (const auto& element : value) {
+      list.push_back(json_to_ivalue(element));
+    }
+    return list;
+  }
+  auto dict = string_dict();
+  for (const auto& [key, element] : value.items()) {
+    dict.insert(key, json_to_ivalue(element));
+  }
+  return dict;
+}
+
+models::NamedTensors tensors_of(const c10::IValue& state_dict, const std::string& path) {
+  if (!state_dict.isGenericDict()) {
+    throw UsageError(text("'", path, "' holds no state dict of tensors"));
+  }
+  models::NamedTensors tensors;
+  for (const auto& entry : state_dict.toGenericDict()) {
+    if (entry.key().isString() && entry.value().isTensor()) {
+      tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+    }
+  }
+  const std::string prefix = "module.";
+  const bool wrapped = !tensors.empty() && std::all_of(tensors.begin(), tensors.end(), [&](const auto& named) {
+    return named.first.starts_with(prefix);
+  });
+  if (wrapped) {
+    for (auto& named : tensors) {
+      named.first.erase(0, prefix.size());
+    }
+  }
+  return tensors;
+}
+
+double as_double(const c10::IValue& value) { return value.isDouble() ? value.toDouble() : static_cast<double>(value.toInt()); }
+
+}  // namespace
+
+c10::IValue config_as_dict(const config::JobConfig& config) {
+  return json_to_ivalue(nlohmann::json::parse(config::to_json(config)));
+}
+
+void save_training_checkpoint(const std::string& path, const TrainingState& state) {
+  auto model = c10::impl::GenericDict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [name, tensor] : state.model) {
+    model.insert(name, tensor);
+  }
+  auto scaler = string_dict();
+  if (state.scaler) {
+    scaler.insert("scale", state.scaler->scale);
+    scaler.insert("growth_factor", state.scaler->growth_factor);
+    scaler.insert("backoff_factor", state.scaler->backoff_factor);
+    scaler.insert("growth_interval", state.scaler->growth_interval);
+    scaler.insert("_growth_tracker", state.scaler->growth_tracker);
+  }
+  auto checkpoint = string_dict();
+  checkpoint.insert("model", model);
+  checkpoint.insert("optimizer", state.optimizer);
+  checkpoint.insert("epoch", state.epoch);
+  checkpoint.insert("scaler", scaler);
+  checkpoint.insert("args", state.args);
+  io::save_pth(path, checkpoint);
+}
+
+TrainingState load_training_checkpoint(const std::string& path) {
+  const c10::IValue loaded = io::load_pth(path);
+  if (!loaded.isGenericDict() || !loaded.toGenericDict().contains("model")) {
+    throw UsageError(text("'", path, "' is not a training checkpoint: it has no 'model' entry"));
+  }
+  const auto checkpoint = loaded.toGenericDict();
+  TrainingState state;
+  state.model = tensors_of(checkpoint.at("model"), path);
+  if (checkpoint.contains("optimizer")) {
+    state.optimizer = checkpoint.at("optimizer");
+  }
+  if (checkpoint.contains("epoch")) {
+    state.epoch = checkpoint.at("epoch").toInt();
+  }
+  if (checkpoint.contains("scaler") && checkpoint.at("scaler").isGenericDict()) {
+    const auto scaler = checkpoint.at("scaler").toGenericDict();
+    if (scaler.contains("scale")) {
+      GradScalerState s;
+      s.scale = as_double(scaler.at("scale"));
+      s.growth_factor = as_double(scaler.at("growth_factor"));
+      s.backoff_factor = as_double(scaler.at("backoff_factor"));
+      s.growth_interval = scaler.at("growth_interval").toInt();
+      s.growth_tracker = scaler.at("_growth_tracker").toInt();
+      state.scaler = s;
+    }
+  }
+  if (checkpoint.contains("args")) {
+    state.args = checkpoint.at("args");
+  }
+  return state;
+}
+
+models::NamedTensors load_model_weights(const std::string& path) {
+  if (path.ends_with(".safetensors")) {
+    return io::load_safetensors(path).tensors;
+  }
+  const c10::IValue loaded = io::load_pth(path);
+  if (loaded.isGenericDict() && loaded.toGenericDict().contains("model")) {
+    return tensors_of(loaded.toGenericDict().at("model"), path);
+  }
+  return tensors_of(loaded, path);
+}
+
+std::string checkpoint_file_name(int64_t epoch) { return text("checkpoint-", epoch, ".pth"); }
+
+std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t save_every, bool save_last) {
+  std::vector<std::string> names;
+  if ((save_every > 0 && epoch % save_every == 0) || epoch + 1 == epochs) {
+    names.push_back(checkpoint_file_name(epoch));
+  }
+  if (save_last) {
+    names.emplace_back("checkpoint-last.pth");
+  }
+  return names;
+}
+
+std::optional<std::string> find_resume_checkpoint(const std::string& output_dir) {
+  const std::filesystem::path folder(output_dir);
+  if (std::filesystem::is_regular_file(folder / "checkpoint-last.pth")) {
+    return (folder / "checkpoint-last.pth").string();
+  }
+  if (!std::filesystem::is_directory(folder)) {
+    return std::nullopt;
+  }
+  static const std::regex numbered("checkpoint-([0-9]+)\\.pth");
+  std::optional<std::string> newest;
+  int64_t newest_epoch = -1;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && std::regex_match(name, match, numbered) && std::stoll(match[1]) > newest_epoch) {
+      newest_epoch = std::stoll(match[1]);
+      newest = entry.path().string();
+    }
+  }
+  return newest;
+}
+
+}  // namespace mae::engine

@@ -1,0 +1,70 @@
+#include "mae/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::io {
+
+AtomicFile::AtomicFile(std::string path)
+    : path_(std::move(path)),
+      temporary_(text(path_, ".tmp.", ::getpid())),
+      fd_(::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {
+  if (fd_ < 0) {
+    throw IoError(text("cannot create '", temporary_, "': ", std::strerror(errno)));
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  if (!committed_) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary_, ignored);
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  const char* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t written = ::write(fd_, bytes, size);
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw IoError(text("cannot write '", temporary_, "': ", std::strerror(errno)));
+    }
+    bytes += written;
+    size -= static_cast<std::size_t>(written);
+  }
+}
+
+void AtomicFile::commit() {
+  if (::fsync(fd_) != 0) {
+    throw IoError(text("cannot flush '", temporary_, "' to disk: ", std::strerror(errno)));
+  }
+  ::close(fd_);
+  fd_ = -1;
+  std::error_code error;
+  std::filesystem::rename(temporary_, path_, error);
+  if (error) {
+    throw IoError(text("cannot move '", temporary_, "' to '", path_, "': ", error.message()));
+  }
+  committed_ = true;
+  // Make the rename itself durable.
+  const std::filesystem::path folder = std::filesystem::path(path_).parent_path();
+  const int directory = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory >= 0) {
+    ::fsync(directory);
+    ::close(directory);
+  }
+}
+
+}  // namespace mae::io

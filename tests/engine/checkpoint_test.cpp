@@ -1,0 +1,191 @@
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "mae/config/job_config.h"
+#include "mae/engine/checkpoint.h"
+#include "mae/io/pth_file.h"
+#include "mae/models/mae.h"
+#include "mae/util/error.h"
+#include "support/test_support.h"
+
+namespace {
+
+using mae::test::run_command;
+using mae::test::shell_quote;
+
+// The dims of tests/interop/checkpoint_peer.py's DIMS.
+mae::models::MaeOptions peer_dims() {
+  mae::models::MaeOptions options;
+  options.encoder = {32, 8, 3, 32, 2, 4, 4.0};
+  options.decoder_embed_dim = 16;
+  options.decoder_depth = 1;
+  options.decoder_num_heads = 2;
+  options.norm_pix_loss = true;
+  return options;
+}
+
+mae::test::CommandResult peer(const std::string& arguments) {
+  return run_command(mae::test::python() + " " +
+                     shell_quote((mae::test::source_dir() / "tests/interop/checkpoint_peer.py").string()) + " " +
+                     arguments);
+}
+
+c10::impl::GenericDict any_dict() { return c10::impl::GenericDict(c10::AnyType::get(), c10::AnyType::get()); }
+
+TEST(TrainingCheckpoint, WrittenByUsLoadsIntoTheReferenceModelInPython) {
+  mae::test::TempDir dir;
+  torch::manual_seed(0);
+  mae::models::MaskedAutoencoderViT model(peer_dims());
+  model->eval();
+  const auto imgs = torch::randn({2, 3, 32, 32});
+  const auto noise = torch::rand({2, 16});
+  const auto out = model->forward(imgs, 0.75, noise);
+
+  mae::config::PretrainConfig config;
+  config.batch_size = 8;
+  config.norm_pix_loss = true;
+  mae::engine::TrainingState state;
+  state.model = mae::models::state_dict(*model);
+  auto per_param = any_dict();
+  per_param.insert("step", torch::tensor(3.0));
+  per_param.insert("exp_avg", torch::ones({3}));
+  auto optimizer_state = any_dict();
+  optimizer_state.insert(int64_t{1}, per_param);
+  auto optimizer = any_dict();
+  optimizer.insert("state", optimizer_state);
+  optimizer.insert("param_groups", c10::impl::GenericList(c10::AnyType::get()));
+  state.optimizer = optimizer;
+  state.scaler = mae::engine::GradScalerState{1024.0, 2.0, 0.5, 2000, 5};
+  state.epoch = 4;
+  state.args = mae::engine::config_as_dict(config);
+  const auto checkpoint = dir / mae::engine::checkpoint_file_name(4);
+  mae::engine::save_training_checkpoint(checkpoint.string(), state);
+
+  auto dims = any_dict();
+  for (const auto& [key, value] : std::vector<std::pair<std::string, int64_t>>{
+           {"img_size", 32}, {"patch_size", 8}, {"in_chans", 3}, {"embed_dim", 32}, {"depth", 2}, {"num_heads", 4},
+           {"decoder_embed_dim", 16}, {"decoder_depth", 1}, {"decoder_num_heads", 2}}) {
+    dims.insert(key, value);
+  }
+  auto expected = any_dict();
+  expected.insert("dims", dims);
+  expected.insert("imgs", imgs);
+  expected.insert("noise", noise);
+  expected.insert("mask_ratio", 0.75);
+  expected.insert("loss", out.loss);
+  expected.insert("pred", out.pred);
+  mae::io::save_pth((dir / "expected.pth").string(), expected);
+
+  const auto result = peer("check-ours " + shell_quote(checkpoint.string()) + " " +
+                           shell_quote((dir / "expected.pth").string()));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("python loaded our checkpoint"), std::string::npos) << result.output;
+}
+
+class OfficialFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto result = peer("write-official " + shell_quote(dir.path().string()));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+  }
+
+  void expect_reference_outputs(const mae::models::NamedTensors& weights) {
+    mae::models::MaskedAutoencoderViT model(peer_dims());
+    mae::models::load_state_dict(*model, weights, /*strict=*/true);
+    model->eval();
+    const auto expected = mae::io::load_pth((dir / "expected.pth").string()).toGenericDict();
+    torch::NoGradGuard no_grad;
+    const auto out = model->forward(expected.at("imgs").toTensor(), 0.75, expected.at("noise").toTensor());
+    EXPECT_TRUE(torch::allclose(out.loss, expected.at("loss").toTensor(), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(out.pred, expected.at("pred").toTensor(), 1e-5, 1e-5));
+  }
+
+  mae::test::TempDir dir;
+};
+
+TEST_F(OfficialFiles, TrainingCheckpointWithNamespaceArgsLoadsAndMatchesPython) {
+  const auto state = mae::engine::load_training_checkpoint((dir / "checkpoint-3.pth").string());
+  EXPECT_EQ(state.epoch, 3);
+  ASSERT_TRUE(state.scaler.has_value());
+  EXPECT_EQ(state.scaler->growth_tracker, 17);
+  EXPECT_DOUBLE_EQ(state.scaler->scale, 32768.0);
+  const auto args = state.args.toGenericDict();
+  EXPECT_EQ(args.at("batch_size").toInt(), 64);
+  EXPECT_TRUE(args.at("lr").isNone());
+  expect_reference_outputs(state.model);
+}
+
+TEST_F(OfficialFiles, ReleasedStyleFileLoadsAndMatchesPython) {
+  expect_reference_outputs(mae::engine::load_model_weights((dir / "released.pth").string()));
+}
+
+TEST_F(OfficialFiles, OptimizerStateRoundTripsIntoPythonAdamW) {
+  const auto original = (dir / "checkpoint-3.pth").string();
+  const auto state = mae::engine::load_training_checkpoint(original);
+  const auto resaved = (dir / "resaved.pth").string();
+  mae::engine::save_training_checkpoint(resaved, state);
+  const auto result = peer("check-optimizer " + shell_quote(resaved) + " " + shell_quote(original));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("optimizer state round trip ok"), std::string::npos) << result.output;
+}
+
+TEST_F(OfficialFiles, TruncatedOrCorruptFilesGiveAClearError) {
+  const auto original = dir / "checkpoint-3.pth";
+  const auto size = std::filesystem::file_size(original);
+  const auto truncated = dir / "truncated.pth";
+  std::filesystem::copy_file(original, truncated);
+  std::filesystem::resize_file(truncated, size / 2);
+  try {
+    mae::engine::load_training_checkpoint(truncated.string());
+    FAIL() << "a truncated file must not load";
+  } catch (const mae::IoError& error) {
+    EXPECT_NE(std::string(error.what()).find("truncated.pth' is not a readable torch.save file"), std::string::npos)
+        << error.what();
+  }
+  // Flip bytes inside the pickle: the zip layer's CRC check or the unpickler must refuse it, naming the file.
+  const auto corrupt = dir / "corrupt.pth";
+  std::filesystem::copy_file(original, corrupt);
+  {
+    std::fstream file(corrupt, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);
+    file.write("\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+  }
+  try {
+    mae::engine::load_training_checkpoint(corrupt.string());
+    FAIL() << "a corrupt file must not load";
+  } catch (const mae::IoError& error) {
+    EXPECT_NE(std::string(error.what()).find("corrupt.pth'"), std::string::npos) << error.what();
+  }
+}
+
+TEST(CheckpointCadence, FollowsTheReference) {
+  using mae::engine::checkpoints_due;
+  // Pre-training: every 20 epochs and the last; checkpoint-last after every epoch.
+  EXPECT_EQ(checkpoints_due(0, 800, 20, true), (std::vector<std::string>{"checkpoint-0.pth", "checkpoint-last.pth"}));
+  EXPECT_EQ(checkpoints_due(5, 800, 20, true), (std::vector<std::string>{"checkpoint-last.pth"}));
+  EXPECT_EQ(checkpoints_due(40, 800, 20, false), (std::vector<std::string>{"checkpoint-40.pth"}));
+  EXPECT_EQ(checkpoints_due(799, 800, 20, false), (std::vector<std::string>{"checkpoint-799.pth"}));
+  EXPECT_EQ(checkpoints_due(798, 800, 0, false), (std::vector<std::string>{}));
+  // Fine-tuning and linear probing: every epoch.
+  EXPECT_EQ(checkpoints_due(3, 50, 1, false), (std::vector<std::string>{"checkpoint-3.pth"}));
+  EXPECT_EQ(mae::config::FinetuneConfig{}.save_every, 1);
+  EXPECT_EQ(mae::config::PretrainConfig{}.save_every, 20);
+}
+
+TEST(CheckpointCadence, ResumeAutoFindsTheNewestCompleteCheckpoint) {
+  mae::test::TempDir dir;
+  EXPECT_FALSE(mae::engine::find_resume_checkpoint((dir / "absent").string()).has_value());
+  EXPECT_FALSE(mae::engine::find_resume_checkpoint(dir.path().string()).has_value());
+  for (const char* name : {"checkpoint-0.pth", "checkpoint-20.pth", "checkpoint-3.pth", "checkpoint-40.pth.tmp.77",
+                           "log.txt"}) {
+    std::ofstream(dir / name) << "x";
+  }
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string()), (dir / "checkpoint-20.pth").string());
+  std::ofstream(dir / "checkpoint-last.pth") << "x";
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string()), (dir / "checkpoint-last.pth").string());
+}
+
+}  // namespace
