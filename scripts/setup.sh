@@ -41,4 +41,6 @@ then
   echo "setup: installing Python packages from scripts/requirements.txt (torch brings its CUDA libraries: a few GB)"
   "$python" -m pip install --quiet --root-user-action=ignore -r "$here/requirements.txt"
 fi
+# The demo and test images, cut from Debian packages (scripts/make_demo_data.py; data/ is not committed).
+"$python" "$here/make_demo_data.py" "$here/../data"
 echo "setup: ok ($("$python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -1,0 +1,82 @@
+#pragma once
+// A threaded data loader: worker threads decode and transform whole batches in parallel, a bounded queue keeps them
+// at most a few batches ahead, and batches come out in sampler order whatever the number of workers.
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "mae/data/image_folder.h"
+#include "mae/data/pipelines.h"
+
+namespace mae::data {
+
+struct LoaderOptions {
+  int64_t batch_size = 64;
+  int num_workers = 10;
+  bool shuffle = true;      // DistributedSampler(shuffle=True) for training; sequential order for evaluation
+  bool drop_last = true;    // the reference drops the last partial batch in training, keeps it in evaluation
+  bool pin_memory = false;  // page-locked batches, used only when CUDA is available
+  uint64_t seed = 0;
+  int rank = 0;
+  int world_size = 1;
+  bool strict_data = false;  // an unreadable image stops the job instead of being replaced
+};
+
+struct Batch {
+  at::Tensor images;  // [B, C, H, W] float32
+  at::Tensor labels;  // [B] int64
+};
+
+// DistributedSampler: a permutation from torch.randperm with a generator seeded seed + epoch (identity order
+// without shuffle), padded by repeating its start to a multiple of world_size, then every world_size-th index from
+// `rank`. Used in single-process runs too, so each epoch is shuffled anew (the reference's quirk Q2 fixed).
+std::vector<int64_t> sampler_indices(int64_t dataset_size, int64_t epoch, uint64_t seed, int rank, int world_size,
+                                     bool shuffle);
+
+class DataLoader {
+ public:
+  DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOptions options);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  // Starts producing the batches of `epoch` (stopping any epoch still running).
+  void start_epoch(int64_t epoch);
+  // The next batch in order, or nothing at the end of the epoch. Rethrows a worker's error.
+  std::optional<Batch> next();
+
+  int64_t batches_per_epoch() const;
+  // Images that could not be read in the current epoch (each replaced by the next readable one).
+  int64_t skipped_images() const { return skipped_; }
+  const ImageFolder& dataset() const { return dataset_; }
+
+ private:
+  Batch load_batch(int64_t batch_index);
+  at::Tensor load_sample(int64_t dataset_index);
+  void worker_loop(int worker);
+  void stop_workers();
+
+  ImageFolder dataset_;
+  SampleTransform transform_;
+  LoaderOptions options_;
+  int64_t epoch_ = 0;
+  std::vector<int64_t> indices_;
+  int64_t next_batch_ = 0;
+  std::atomic<int64_t> skipped_{0};
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<int64_t, std::pair<std::optional<Batch>, std::exception_ptr>> ready_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace mae::data

@@ -1,0 +1,25 @@
+#pragma once
+// Each job's image pipeline, as the reference builds it (main_pretrain.py, main_finetune.py build_transform,
+// main_linprobe.py): decoded RGB image + the sample's Rng -> normalised [3, size, size] tensor.
+#include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
+
+#include <functional>
+
+#include "mae/data/rng.h"
+
+namespace mae::data {
+
+using SampleTransform = std::function<at::Tensor(const cv::Mat& rgb, Rng& rng)>;
+
+// RandomResizedCrop(size, scale=(0.2, 1.0), bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
+SampleTransform pretrain_transform(int input_size);
+
+// util/crop.py RandomResizedCrop(size, bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
+SampleTransform linprobe_train_transform(int input_size);
+
+// Resize(int(size / crop_pct), bicubic) + CenterCrop(size) + ToTensor + Normalize, crop_pct = 224/256 up to 224
+// pixels and 1 above (linear probing's Resize(256) + CenterCrop(224) is the 224 case).
+SampleTransform eval_transform(int input_size);
+
+}  // namespace mae::data

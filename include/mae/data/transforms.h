@@ -1,0 +1,47 @@
+#pragma once
+// The reference's image transforms (torchvision / timm / util/crop.py), on 8-bit RGB cv::Mat images until the final
+// conversion to a normalised float tensor. Each random transform takes the sample's Rng.
+#include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
+
+#include <array>
+
+#include "mae/data/rng.h"
+
+namespace mae::data {
+
+inline constexpr std::array<float, 3> kImagenetMean{0.485F, 0.456F, 0.406F};
+inline constexpr std::array<float, 3> kImagenetStd{0.229F, 0.224F, 0.225F};
+
+struct CropBox {
+  int top = 0;
+  int left = 0;
+  int height = 0;
+  int width = 0;
+};
+
+// torchvision RandomResizedCrop.get_params: 10 tries of area ~ U(scale) x area and log-uniform aspect ratio, then the
+// centre crop clamped to the ratio range.
+CropBox sample_random_resized_crop(int height, int width, Rng& rng, std::array<double, 2> scale = {0.08, 1.0},
+                                   std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0});
+
+// util/crop.py (linear probing): one try, and the box is clamped to the image instead of retried.
+CropBox sample_random_resized_crop_tf(int height, int width, Rng& rng, std::array<double, 2> scale = {0.08, 1.0},
+                                      std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0});
+
+// F.resized_crop: the box, resized to size x size with PIL's antialiased bicubic.
+cv::Mat resized_crop(const cv::Mat& image, const CropBox& box, int size);
+
+// Resize(size): the shorter side becomes `size`, the longer int(size * long / short); bicubic.
+cv::Mat resize_shorter_side(const cv::Mat& image, int size);
+
+// CenterCrop(size): top = int(round((h - size) / 2)), left likewise. The result shares the image's pixels.
+cv::Mat center_crop(const cv::Mat& image, int size);
+
+cv::Mat horizontal_flip(const cv::Mat& image);
+
+// ToTensor + Normalize: [C, H, W] float32, (pixel / 255 - mean) / std.
+at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean = kImagenetMean,
+                                const std::array<float, 3>& std = kImagenetStd);
+
+}  // namespace mae::data

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Writes the data-layer fixtures (tests/fixtures/data/) with PIL and torchvision, the reference's image stack:
+a small crop of scikit-image's chelsea.png (CC0) as PNG, its grey and RGBA variants, PIL bicubic resizes, a
+resized crop, the evaluation pipeline's output, and statistics of RandomResizedCrop boxes.
+Run from the repository root after scripts/setup.sh (which fetches data/photos): python3 scripts/reference/make_data_fixtures.py
+"""
+import math
+import pathlib
+
+import numpy as np
+import torch
+import torchvision.transforms as T
+import torchvision.transforms.functional as F
+from PIL import Image
+
+OUT = pathlib.Path('tests/fixtures/data')
+
+
+def as_tensor(image):
+    return torch.from_numpy(np.array(image).copy())
+
+
+def box_statistics(height, width, scale, sampler, draws=20000):
+    """Mean and std of the area fraction and of log(w / h) over `draws` boxes."""
+    torch.manual_seed(0)
+    areas, log_ratios = [], []
+    for _ in range(draws):
+        i, j, h, w = sampler(height, width, scale)
+        areas.append(h * w / (height * width))
+        log_ratios.append(math.log(w / h))
+    return torch.tensor([np.mean(areas), np.std(areas), np.mean(log_ratios), np.std(log_ratios)], dtype=torch.float64)
+
+
+def torchvision_box(height, width, scale):
+    image = Image.new('RGB', (width, height))
+    return T.RandomResizedCrop.get_params(image, scale=scale, ratio=(3 / 4, 4 / 3))
+
+
+def tf_box(height, width, scale):
+    # util/crop.py RandomResizedCrop.get_params
+    area = height * width
+    target_area = area * torch.empty(1).uniform_(scale[0], scale[1]).item()
+    log_ratio = torch.log(torch.tensor((3 / 4, 4 / 3)))
+    aspect_ratio = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+    w = min(int(round(math.sqrt(target_area * aspect_ratio))), width)
+    h = min(int(round(math.sqrt(target_area / aspect_ratio))), height)
+    i = torch.randint(0, height - h + 1, size=(1,)).item()
+    j = torch.randint(0, width - w + 1, size=(1,)).item()
+    return i, j, h, w
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    photo = Image.open('data/photos/chelsea.png').convert('RGB')
+    image = photo.crop((120, 40, 217, 115))  # 97 x 75
+    image.save(OUT / 'chelsea_97x75.png')
+    image.convert('L').save(OUT / 'chelsea_grey.png')
+    rgba = image.copy()
+    rgba.putalpha(Image.linear_gradient('L').resize(image.size))
+    rgba.save(OUT / 'chelsea_rgba.png')
+    normalize = T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    record = {
+        'rgb': as_tensor(image),
+        'grey_as_rgb': as_tensor(Image.open(OUT / 'chelsea_grey.png').convert('RGB')),
+        'rgba_as_rgb': as_tensor(Image.open(OUT / 'chelsea_rgba.png').convert('RGB')),
+        'resize_40x31': as_tensor(image.resize((40, 31), Image.BICUBIC)),
+        'resize_150x120': as_tensor(image.resize((150, 120), Image.BICUBIC)),
+        'resize_97x50': as_tensor(image.resize((97, 50), Image.BICUBIC)),
+        'resize_50x75': as_tensor(image.resize((50, 75), Image.BICUBIC)),
+        'grey_resize_33x21': as_tensor(image.convert('L').resize((33, 21), Image.BICUBIC)),
+        # F.resized_crop(img, top=10, left=7, height=50, width=60, size=32, bicubic)
+        'resized_crop_10_7_50_60_to_32': as_tensor(F.resized_crop(image, 10, 7, 50, 60, [32, 32], Image.BICUBIC)),
+        'eval_32': T.Compose([T.Resize(int(32 / (224 / 256)), interpolation=Image.BICUBIC), T.CenterCrop(32),
+                              normalize])(image),
+        'flip': as_tensor(F.hflip(image)),
+        'rrc_stats_375x500_scale_0.2': box_statistics(375, 500, (0.2, 1.0), torchvision_box),
+        'rrc_stats_375x500_scale_0.08': box_statistics(375, 500, (0.08, 1.0), torchvision_box),
+        'rrc_stats_30x300_scale_0.08': box_statistics(30, 300, (0.08, 1.0), torchvision_box),
+        'tf_rrc_stats_375x500_scale_0.08': box_statistics(375, 500, (0.08, 1.0), tf_box),
+        'randperm_10_seed_5': torch.randperm(10, generator=torch.Generator().manual_seed(5)),
+    }
+    torch.save(record, OUT / 'transforms.pth')
+    for path in sorted(OUT.iterdir()):
+        print(f'{path}: {path.stat().st_size} bytes')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,128 @@
+#include "mae/data/image_folder.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <filesystem>
+
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_image(const fs::path& path) {
+  static constexpr std::array<const char*, 9> kExtensions{".jpg", ".jpeg", ".png", ".ppm", ".bmp",
+                                                          ".pgm", ".tif",  ".tiff", ".webp"};
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(kExtensions.begin(), kExtensions.end(), extension) != kExtensions.end();
+}
+
+// sorted(os.walk(folder)) with sorted file names: by containing folder, then by name.
+std::vector<std::string> images_below(const fs::path& folder) {
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& entry : fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink)) {
+    if (entry.is_regular_file() && is_image(entry.path())) {
+      found.emplace_back(entry.path().parent_path().string(), entry.path().filename().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> paths;
+  for (const auto& [parent, name] : found) {
+    paths.push_back((fs::path(parent) / name).string());
+  }
+  return paths;
+}
+
+void require_folder(const fs::path& folder) {
+  if (!fs::is_directory(folder)) {
+    throw UsageError(text("data folder '", folder.string(), "' ",
+                          fs::exists(folder) ? "is not a folder" : "does not exist", " (check --data_path)"));
+  }
+}
+
+}  // namespace
+
+ImageFolder ImageFolder::with_classes(const std::string& root) {
+  require_folder(root);
+  ImageFolder folder;
+  folder.root_ = root;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory()) {
+      folder.classes_.push_back(entry.path().filename().string());
+    }
+  }
+  std::sort(folder.classes_.begin(), folder.classes_.end());
+  if (folder.classes_.empty()) {
+    throw UsageError(text("data folder '", root, "' has no class folders (expected ", root, "/<class>/<image>)"));
+  }
+  std::vector<std::string> empty;
+  for (std::size_t label = 0; label < folder.classes_.size(); ++label) {
+    const auto images = images_below(fs::path(root) / folder.classes_[label]);
+    if (images.empty()) {
+      empty.push_back(folder.classes_[label]);
+    }
+    for (const auto& path : images) {
+      folder.samples_.push_back({path, static_cast<int64_t>(label)});
+    }
+  }
+  if (!empty.empty()) {
+    throw UsageError(text("data folder '", root, "': class folder '", empty.front(), "' holds no image",
+                          empty.size() > 1 ? text(" (and ", empty.size() - 1, " more)") : std::string{}));
+  }
+  return folder;
+}
+
+ImageFolder ImageFolder::without_labels(const std::string& root) {
+  require_folder(root);
+  ImageFolder folder;
+  folder.root_ = root;
+  for (const auto& path : images_below(root)) {
+    folder.samples_.push_back({path, 0});
+  }
+  if (folder.samples_.empty()) {
+    throw UsageError(text("data folder '", root, "' holds no image (.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp)"));
+  }
+  return folder;
+}
+
+ImageFolder training_images(const std::string& data_path, bool labelled) {
+  const fs::path train = fs::path(data_path) / "train";
+  if (labelled) {
+    if (!fs::is_directory(train)) {
+      throw UsageError(text("training folder '", train.string(), "' does not exist (expected --data_path with train/ "
+                                                                 "and val/ class folders inside)"));
+    }
+    return ImageFolder::with_classes(train.string());
+  }
+  return ImageFolder::without_labels(fs::is_directory(train) ? train.string() : data_path);
+}
+
+ImageFolder validation_images(const std::string& data_path, const ImageFolder& train) {
+  const fs::path val = fs::path(data_path) / "val";
+  if (!fs::is_directory(val)) {
+    throw UsageError(text("validation folder '", val.string(), "' does not exist (expected --data_path with train/ "
+                                                               "and val/ class folders inside)"));
+  }
+  ImageFolder folder = ImageFolder::with_classes(val.string());
+  if (folder.classes() != train.classes()) {
+    std::vector<std::string> missing;
+    for (const auto& name : train.classes()) {
+      if (std::find(folder.classes().begin(), folder.classes().end(), name) == folder.classes().end()) {
+        missing.push_back(name);
+      }
+    }
+    throw UsageError(text("validation folder '", val.string(), "' has other classes than '", train.root(), "'",
+                          missing.empty() ? std::string(" (extra classes)")
+                                          : text(" (missing '", missing.front(), "'",
+                                                 missing.size() > 1 ? text(" and ", missing.size() - 1, " more") : "",
+                                                 ")")));
+  }
+  return folder;
+}
+
+}  // namespace mae::data

@@ -1,0 +1,169 @@
+#include "mae/data/loader.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+#include <numeric>
+
+#include "mae/data/image_io.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::data {
+
+std::vector<int64_t> sampler_indices(int64_t dataset_size, int64_t epoch, uint64_t seed, int rank, int world_size,
+                                     bool shuffle) {
+  std::vector<int64_t> order(static_cast<std::size_t>(dataset_size));
+  if (shuffle) {
+    // torch.randperm(n, generator=g) with g.manual_seed(seed + epoch): the same ATen kernel and generator.
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed + static_cast<uint64_t>(epoch));
+    const at::Tensor permutation = at::randperm(dataset_size, generator, at::TensorOptions().dtype(at::kLong));
+    std::copy_n(permutation.data_ptr<int64_t>(), dataset_size, order.begin());
+  } else {
+    std::iota(order.begin(), order.end(), int64_t{0});
+  }
+  const int64_t per_rank = (dataset_size + world_size - 1) / world_size;
+  const int64_t total = per_rank * world_size;
+  for (int64_t i = dataset_size; i < total; ++i) {  // pad by repeating the start
+    order.push_back(order[static_cast<std::size_t>((i - dataset_size) % dataset_size)]);
+  }
+  std::vector<int64_t> mine;
+  for (int64_t i = rank; i < total; i += world_size) {
+    mine.push_back(order[static_cast<std::size_t>(i)]);
+  }
+  return mine;
+}
+
+DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOptions options)
+    : dataset_(std::move(dataset)), transform_(std::move(transform)), options_(options) {
+  if (options_.batch_size < 1 || options_.num_workers < 0) {
+    throw UsageError("the loader needs batch_size >= 1 and num_workers >= 0");
+  }
+}
+
+DataLoader::~DataLoader() { stop_workers(); }
+
+int64_t DataLoader::batches_per_epoch() const {
+  const auto samples = static_cast<int64_t>(
+      (dataset_.size() + static_cast<std::size_t>(options_.world_size) - 1) / static_cast<std::size_t>(options_.world_size));
+  return options_.drop_last ? samples / options_.batch_size : (samples + options_.batch_size - 1) / options_.batch_size;
+}
+
+void DataLoader::stop_workers() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& worker : workers_) {
+    worker.join();
+  }
+  workers_.clear();
+  ready_.clear();
+  stopping_ = false;
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  stop_workers();
+  epoch_ = epoch;
+  indices_ = sampler_indices(static_cast<int64_t>(dataset_.size()), epoch, options_.seed, options_.rank,
+                             options_.world_size, options_.shuffle);
+  next_batch_ = 0;
+  skipped_ = 0;
+  for (int worker = 0; worker < options_.num_workers; ++worker) {
+    workers_.emplace_back([this, worker] { worker_loop(worker); });
+  }
+}
+
+at::Tensor DataLoader::load_sample(int64_t dataset_index) {
+  // An unreadable image is replaced by the next readable one, so batches keep their size.
+  for (std::size_t attempt = 0; attempt < dataset_.size(); ++attempt) {
+    const auto index = static_cast<std::size_t>((dataset_index + static_cast<int64_t>(attempt)) %
+                                                static_cast<int64_t>(dataset_.size()));
+    const Sample& sample = dataset_.samples()[index];
+    cv::Mat image;
+    try {
+      image = read_rgb_image(sample.path);
+    } catch (const IoError& error) {
+      if (options_.strict_data) {
+        throw;
+      }
+      ++skipped_;
+      log::warn(text(error.what(), "; skipped (--strict_data makes this an error)"));
+      continue;
+    }
+    Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
+    return transform_(image, rng);
+  }
+  throw IoError(text("no image under '", dataset_.root(), "' could be read"));
+}
+
+Batch DataLoader::load_batch(int64_t batch_index) {
+  const int64_t begin = batch_index * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices_.size()));
+  std::vector<at::Tensor> images;
+  at::Tensor labels = at::empty({end - begin}, at::TensorOptions().dtype(at::kLong));
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t index = indices_[static_cast<std::size_t>(i)];
+    images.push_back(load_sample(index));
+    labels[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
+  }
+  const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
+  at::Tensor batch = at::empty({end - begin, images[0].size(0), images[0].size(1), images[0].size(2)},
+                               at::TensorOptions().dtype(at::kFloat).pinned_memory(pin));
+  at::stack_out(batch, images);
+  return {batch, labels};
+}
+
+void DataLoader::worker_loop(int worker) {
+  // Worker w makes batches w, w + W, w + 2W, ..., staying at most two rounds ahead of the consumer.
+  const int64_t workers = options_.num_workers;
+  for (int64_t batch = worker; batch < batches_per_epoch(); batch += workers) {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || batch < next_batch_ + 2 * workers; });
+      if (stopping_) {
+        return;
+      }
+    }
+    std::pair<std::optional<Batch>, std::exception_ptr> result;
+    try {
+      result.first = load_batch(batch);
+    } catch (...) {
+      result.second = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ready_[batch] = std::move(result);
+    }
+    changed_.notify_all();
+  }
+}
+
+std::optional<Batch> DataLoader::next() {
+  if (next_batch_ >= batches_per_epoch()) {
+    return std::nullopt;
+  }
+  const int64_t wanted = next_batch_;
+  if (options_.num_workers == 0) {
+    ++next_batch_;
+    return load_batch(wanted);
+  }
+  std::pair<std::optional<Batch>, std::exception_ptr> result;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return ready_.contains(wanted); });
+    result = std::move(ready_[wanted]);
+    ready_.erase(wanted);
+    ++next_batch_;
+  }
+  changed_.notify_all();
+  if (result.second) {
+    std::rethrow_exception(result.second);
+  }
+  return std::move(result.first);
+}
+
+}  // namespace mae::data

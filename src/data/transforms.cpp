@@ -1,0 +1,105 @@
+#include "mae/data/transforms.h"
+
+#include <ATen/ATen.h>
+#include <opencv2/core.hpp>
+
+#include <cmath>
+
+#include "mae/data/resample.h"
+#include "mae/util/error.h"
+
+namespace mae::data {
+namespace {
+
+// Python's round(): halves go to the even neighbour (the default floating-point rounding mode).
+int python_round(double x) { return static_cast<int>(std::nearbyint(x)); }
+
+}  // namespace
+
+CropBox sample_random_resized_crop(int height, int width, Rng& rng, std::array<double, 2> scale,
+                                   std::array<double, 2> ratio) {
+  const double area = static_cast<double>(height) * width;
+  const double log_low = std::log(ratio[0]);
+  const double log_high = std::log(ratio[1]);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * rng.uniform(scale[0], scale[1]);
+    const double aspect = std::exp(rng.uniform(log_low, log_high));
+    const int w = python_round(std::sqrt(target_area * aspect));
+    const int h = python_round(std::sqrt(target_area / aspect));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      const int top = static_cast<int>(rng.randint(0, height - h + 1));
+      const int left = static_cast<int>(rng.randint(0, width - w + 1));
+      return {top, left, h, w};
+    }
+  }
+  // Fallback: the whole image, cut to the nearest allowed aspect ratio, centred.
+  const double in_ratio = static_cast<double>(width) / height;
+  int w = width;
+  int h = height;
+  if (in_ratio < ratio[0]) {
+    h = python_round(w / ratio[0]);
+  } else if (in_ratio > ratio[1]) {
+    w = python_round(h * ratio[1]);
+  }
+  return {(height - h) / 2, (width - w) / 2, h, w};
+}
+
+CropBox sample_random_resized_crop_tf(int height, int width, Rng& rng, std::array<double, 2> scale,
+                                      std::array<double, 2> ratio) {
+  const double target_area = static_cast<double>(height) * width * rng.uniform(scale[0], scale[1]);
+  const double aspect = std::exp(rng.uniform(std::log(ratio[0]), std::log(ratio[1])));
+  const int w = std::min(python_round(std::sqrt(target_area * aspect)), width);
+  const int h = std::min(python_round(std::sqrt(target_area / aspect)), height);
+  const int top = static_cast<int>(rng.randint(0, height - h + 1));
+  const int left = static_cast<int>(rng.randint(0, width - w + 1));
+  return {top, left, h, w};
+}
+
+cv::Mat resized_crop(const cv::Mat& image, const CropBox& box, int size) {
+  return resize_bicubic(image(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
+}
+
+cv::Mat resize_shorter_side(const cv::Mat& image, int size) {
+  const int short_side = std::min(image.rows, image.cols);
+  const int long_side = std::max(image.rows, image.cols);
+  const int new_long = static_cast<int>(static_cast<int64_t>(size) * long_side / short_side);
+  return image.rows <= image.cols ? resize_bicubic(image, new_long, size) : resize_bicubic(image, size, new_long);
+}
+
+cv::Mat center_crop(const cv::Mat& image, int size) {
+  if (image.rows < size || image.cols < size) {
+    throw Error("center_crop: image smaller than the crop");
+  }
+  const int top = python_round((image.rows - size) / 2.0);
+  const int left = python_round((image.cols - size) / 2.0);
+  return image(cv::Rect(left, top, size, size));
+}
+
+cv::Mat horizontal_flip(const cv::Mat& image) {
+  cv::Mat flipped;
+  cv::flip(image, flipped, 1);
+  return flipped;
+}
+
+at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean,
+                                const std::array<float, 3>& std) {
+  const int channels = image.channels();
+  at::Tensor tensor = at::empty({channels, image.rows, image.cols}, at::TensorOptions().dtype(at::kFloat));
+  float* out = tensor.data_ptr<float>();
+  const std::size_t plane = static_cast<std::size_t>(image.rows) * image.cols;
+  for (int c = 0; c < channels; ++c) {
+    // (x / 255 - mean) / std as one multiply-add, per channel.
+    const float scale = 1.0F / (255.0F * std[c]);
+    const float shift = -mean[c] / std[c];
+    float* target = out + c * plane;
+    for (int y = 0; y < image.rows; ++y) {
+      const uint8_t* row = image.ptr<uint8_t>(y);
+      for (int x = 0; x < image.cols; ++x) {
+        target[static_cast<std::size_t>(y) * image.cols + x] = row[x * channels + c] * scale + shift;
+      }
+    }
+  }
+  return tensor;
+}
+
+}  // namespace mae::data
