@@ -49,6 +49,20 @@ def tf_box(height, width, scale):
     return i, j, h, w
 
 
+def erased_fraction(max_count, draws=4000):
+    """Mean share of a 3x56x56 image that timm's RandomErasing(1.0, mode='const') zeroes."""
+    from timm.data.random_erasing import RandomErasing
+    import random
+    random.seed(0)
+    erase = RandomErasing(1.0, mode='const', max_count=max_count, device='cpu')
+    total = 0.0
+    for _ in range(draws):
+        image = torch.ones(3, 56, 56)
+        erase(image)
+        total += (image == 0).float().mean().item()
+    return torch.tensor(total / draws, dtype=torch.float64)
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     photo = Image.open('data/photos/chelsea.png').convert('RGB')
@@ -77,6 +91,8 @@ def main():
         'rrc_stats_375x500_scale_0.08': box_statistics(375, 500, (0.08, 1.0), torchvision_box),
         'rrc_stats_30x300_scale_0.08': box_statistics(30, 300, (0.08, 1.0), torchvision_box),
         'tf_rrc_stats_375x500_scale_0.08': box_statistics(375, 500, (0.08, 1.0), tf_box),
+        'erased_fraction_count1': erased_fraction(1),
+        'erased_fraction_count3': erased_fraction(3),
         'randperm_10_seed_5': torch.randperm(10, generator=torch.Generator().manual_seed(5)),
     }
     torch.save(record, OUT / 'transforms.pth')

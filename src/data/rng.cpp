@@ -26,4 +26,12 @@ bool Rng::bernoulli(double p) { return uniform(0.0, 1.0) < p; }
 
 double Rng::normal(double mean, double std) { return std::normal_distribution<double>(mean, std)(engine_); }
 
+double Rng::beta(double alpha, double beta) {
+  const double x = std::gamma_distribution<double>(alpha, 1.0)(engine_);
+  const double y = std::gamma_distribution<double>(beta, 1.0)(engine_);
+  return x / (x + y);
+}
+
+uint64_t Rng::bits() { return engine_(); }
+
 }  // namespace mae::data

@@ -15,6 +15,8 @@ class Rng {
   int64_t randint(int64_t low, int64_t high_exclusive);  // torch.randint(low, high): [low, high)
   bool bernoulli(double p);                           // true with probability p
   double normal(double mean, double std);
+  double beta(double alpha, double beta);  // numpy.random.beta
+  uint64_t bits();                          // 64 random bits (to seed a torch generator for bulk draws)
 
  private:
   std::mt19937_64 engine_;

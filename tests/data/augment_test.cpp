@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "mae/data/mixup.h"
+#include "mae/data/random_erasing.h"
+#include "mae/io/pth_file.h"
+#include "mae/util/error.h"
+#include "support/test_support.h"
+
+namespace {
+
+using namespace mae::data;
+
+double reference_value(const std::string& key) {
+  static const auto dict =
+      mae::io::load_pth((mae::test::source_dir() / "tests/fixtures/data/transforms.pth").string()).toGenericDict();
+  return dict.at(key).toTensor().item<double>();
+}
+
+double mean_erased_fraction(int max_count) {
+  RandomErasingOptions options;
+  options.probability = 1.0;
+  options.mode = "const";
+  options.max_count = max_count;
+  double total = 0.0;
+  for (int i = 0; i < 4000; ++i) {
+    Rng rng(3, 0, static_cast<uint64_t>(i));
+    at::Tensor image = torch::ones({3, 56, 56});
+    random_erase(image, options, rng);
+    total += (image == 0).to(torch::kFloat).mean().item<double>();
+  }
+  return total / 4000;
+}
+
+TEST(RandomErasing, ErasedAreaMatchesTimm) {
+  // 4000 draws each side: standard error of the mean about 0.0015; we allow 0.01.
+  EXPECT_NEAR(mean_erased_fraction(1), reference_value("erased_fraction_count1"), 0.01);
+  EXPECT_NEAR(mean_erased_fraction(3), reference_value("erased_fraction_count3"), 0.01);
+}
+
+TEST(RandomErasing, ModesAndProbability) {
+  RandomErasingOptions options;
+  options.probability = 0.0;
+  at::Tensor image = torch::ones({3, 40, 40});
+  Rng rng(0, 0, 0);
+  random_erase(image, options, rng);
+  EXPECT_TRUE(torch::equal(image, torch::ones({3, 40, 40})));
+
+  options.probability = 1.0;
+  options.mode = "pixel";
+  int64_t changed_total = 0;
+  for (int i = 0; i < 20; ++i) {
+    Rng r(1, 0, static_cast<uint64_t>(i));
+    at::Tensor noisy = torch::full({3, 40, 40}, 100.0);
+    random_erase(noisy, options, r);
+    const auto changed = noisy != 100.0;
+    changed_total += changed.sum().item<int64_t>();
+    if (changed.any().item<bool>()) {
+      EXPECT_LT(noisy.masked_select(changed).abs().max().item<double>(), 10.0);  // N(0, 1) draws
+      EXPECT_TRUE(torch::equal(changed[0], changed[1]));  // one box through all channels
+    }
+  }
+  EXPECT_GT(changed_total, 0);
+  options.mode = "bogus";
+  EXPECT_THROW(random_erase(image, options, rng), mae::UsageError);
+}
+
+TEST(Mixup, SmoothedOneHot) {
+  const auto targets = smoothed_one_hot(torch::tensor({2, 0}), 4, 0.1);
+  EXPECT_TRUE(torch::allclose(targets[0], torch::tensor({0.025F, 0.025F, 0.925F, 0.025F})));
+  EXPECT_TRUE(torch::allclose(targets.sum(1), torch::ones({2})));
+}
+
+at::Tensor distinct_images(int64_t batch) {
+  return torch::arange(batch * 3 * 8 * 8, torch::kFloat).reshape({batch, 3, 8, 8});
+}
+
+TEST(Mixup, BatchBlendMixesWithTheReversedBatch) {
+  MixupOptions options;
+  options.mixup_alpha = 0.8;
+  options.num_classes = 5;
+  const Mixup mixup(options);
+  ASSERT_TRUE(mixup.active());
+  const auto original = distinct_images(4);
+  auto images = original.clone();
+  const auto labels = torch::tensor({0, 1, 2, 3});
+  Rng rng(0, 0, 0);
+  const auto mixed = mixup.apply(images, labels, rng);
+  const double lambda = mixed.lambda[0].item<double>();
+  EXPECT_TRUE(torch::allclose(images, original * lambda + original.flip(0) * (1 - lambda), 1e-5, 1e-3));
+  const auto expected = smoothed_one_hot(labels, 5, 0.1) * lambda + smoothed_one_hot(labels.flip(0), 5, 0.1) * (1 - lambda);
+  EXPECT_TRUE(torch::allclose(mixed.targets, expected));
+}
+
+TEST(Mixup, CutmixCopiesABoxAndCorrectsLambda) {
+  for (const std::string mode : {"batch", "pair", "elem"}) {
+    MixupOptions options;
+    options.cutmix_alpha = 1.0;
+    options.mode = mode;
+    options.num_classes = 4;
+    const Mixup mixup(options);
+    const auto original = distinct_images(4);
+    auto images = original.clone();
+    Rng rng(5, 0, 0);
+    const auto mixed = mixup.apply(images, torch::tensor({0, 1, 2, 3}), rng);
+    for (int64_t i = 0; i < 4; ++i) {
+      const auto own = (images[i] == original[i]).to(torch::kFloat).mean().item<double>();
+      const auto partner = (images[i] == original[3 - i]).to(torch::kFloat).mean().item<double>();
+      EXPECT_NEAR(own + partner, 1.0, 1e-9) << mode;  // every pixel from one of the two
+      EXPECT_NEAR(own, mixed.lambda[i].item<double>(), 1e-6) << mode << " sample " << i;
+    }
+  }
+}
+
+TEST(Mixup, ProbabilityZeroLeavesImagesAndOddBatchesFail) {
+  MixupOptions options;
+  options.mixup_alpha = 1.0;
+  options.prob = 0.0;
+  const Mixup mixup(options);
+  auto images = distinct_images(2);
+  Rng rng(0, 0, 0);
+  const auto mixed = mixup.apply(images, torch::tensor({1, 0}), rng);
+  EXPECT_TRUE(torch::equal(images, distinct_images(2)));
+  EXPECT_TRUE(torch::allclose(mixed.targets, smoothed_one_hot(torch::tensor({1, 0}), 1000, 0.1)));
+  auto odd = distinct_images(3);
+  EXPECT_THROW(mixup.apply(odd, torch::tensor({0, 1, 2}), rng), mae::UsageError);
+}
+
+}  // namespace
