@@ -63,6 +63,36 @@ def erased_fraction(max_count, draws=4000):
     return torch.tensor(total / draws, dtype=torch.float64)
 
 
+def pil_ops(image):
+    """The Pillow operations timm's RandAugment calls, at fixed arguments (timm 0.3.2 auto_augment.py)."""
+    from PIL import ImageEnhance, ImageOps
+    fill = dict(resample=Image.BICUBIC, fillcolor=(124, 116, 104))
+    affine = lambda m: image.transform(image.size, Image.AFFINE, m, **fill)  # noqa: E731
+    ops = {
+        'autocontrast': ImageOps.autocontrast(image),
+        'equalize': ImageOps.equalize(image),
+        'invert': ImageOps.invert(image),
+        'posterize_2': ImageOps.posterize(image, 2),
+        'solarize_100': ImageOps.solarize(image, 100),
+        'solarize_add_40': image.point([min(255, i + 40) if i < 128 else i for i in range(256)] * 3),
+        'color_1.63': ImageEnhance.Color(image).enhance(1.63),
+        'color_0.28': ImageEnhance.Color(image).enhance(0.28),
+        'contrast_1.5': ImageEnhance.Contrast(image).enhance(1.5),
+        'contrast_0.37': ImageEnhance.Contrast(image).enhance(0.37),
+        'brightness_1.81': ImageEnhance.Brightness(image).enhance(1.81),
+        'brightness_0.6': ImageEnhance.Brightness(image).enhance(0.6),
+        'sharpness_1.9': ImageEnhance.Sharpness(image).enhance(1.9),
+        'sharpness_0.1': ImageEnhance.Sharpness(image).enhance(0.1),
+        'rotate_17.3': image.rotate(17.3, **fill),
+        'rotate_-26.1': image.rotate(-26.1, **fill),
+        'shear_x_0.21': affine((1, 0.21, 0, 0, 1, 0)),
+        'shear_y_-0.17': affine((1, 0, 0, -0.17, 1, 0)),
+        'translate_x_0.3': affine((1, 0, 0.3 * image.size[0], 0, 1, 0)),
+        'translate_y_-0.41': affine((1, 0, 0, 0, 1, -0.41 * image.size[1])),
+    }
+    return {'pil_' + name: as_tensor(result) for name, result in ops.items()}
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     photo = Image.open('data/photos/chelsea.png').convert('RGB')
@@ -95,6 +125,7 @@ def main():
         'erased_fraction_count3': erased_fraction(3),
         'randperm_10_seed_5': torch.randperm(10, generator=torch.Generator().manual_seed(5)),
     }
+    record.update(pil_ops(image))
     torch.save(record, OUT / 'transforms.pth')
     for path in sorted(OUT.iterdir()):
         print(f'{path}: {path.stat().st_size} bytes')

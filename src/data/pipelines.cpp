@@ -1,6 +1,12 @@
 #include "mae/data/pipelines.h"
 
+#include "mae/data/rand_augment.h"
+#include "mae/data/random_erasing.h"
 #include "mae/data/transforms.h"
+
+#include <algorithm>
+#include <array>
+#include <memory>
 
 namespace mae::data {
 
@@ -23,6 +29,56 @@ SampleTransform linprobe_train_transform(int input_size) {
       image = horizontal_flip(image);
     }
     return to_normalized_tensor(image);
+  };
+}
+
+namespace {
+
+// torchvision ColorJitter(x, x, x, 0) on PIL: brightness, contrast and saturation in a random order, each with a
+// factor from U(max(0, 1 - x), 1 + x).
+cv::Mat color_jitter(const cv::Mat& image, double strength, Rng& rng) {
+  std::array<int, 4> order{0, 1, 2, 3};  // torch.randperm(4); 3 is the hue, which is off
+  for (int i = 3; i > 0; --i) {
+    std::swap(order[i], order[rng.randint(0, i + 1)]);
+  }
+  cv::Mat out = image;
+  for (const int op : order) {
+    if (op == 3) {
+      continue;
+    }
+    const double factor = rng.uniform(std::max(0.0, 1.0 - strength), 1.0 + strength);
+    out = op == 0 ? pil::brightness(out, factor) : op == 1 ? pil::contrast(out, factor) : pil::color(out, factor);
+  }
+  return out;
+}
+
+}  // namespace
+
+SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentation) {
+  std::shared_ptr<const RandAugment> rand_augment;
+  if (!augmentation.aa.empty()) {
+    rand_augment = std::make_shared<RandAugment>(augmentation.aa);
+  }
+  RandomErasingOptions erasing;
+  erasing.probability = augmentation.reprob;
+  erasing.mode = augmentation.remode;
+  erasing.max_count = augmentation.recount;
+  return [augmentation, rand_augment, erasing](const cv::Mat& rgb, Rng& rng) {
+    const CropBox box = sample_random_resized_crop(rgb.rows, rgb.cols, rng);
+    cv::Mat image = resized_crop(rgb, box, augmentation.input_size);
+    if (rng.bernoulli(0.5)) {
+      image = horizontal_flip(image);
+    }
+    if (rand_augment) {
+      image = (*rand_augment)(image, rng);
+    } else if (augmentation.color_jitter) {
+      image = color_jitter(image, *augmentation.color_jitter, rng);
+    }
+    at::Tensor tensor = to_normalized_tensor(image);
+    if (augmentation.reprob > 0.0) {
+      random_erase(tensor, erasing, rng);
+    }
+    return tensor;
   };
 }
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "mae/data/mixup.h"
+#include "mae/data/pipelines.h"
 #include "mae/data/random_erasing.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
@@ -125,6 +126,30 @@ TEST(Mixup, ProbabilityZeroLeavesImagesAndOddBatchesFail) {
   EXPECT_TRUE(torch::allclose(mixed.targets, smoothed_one_hot(torch::tensor({1, 0}), 1000, 0.1)));
   auto odd = distinct_images(3);
   EXPECT_THROW(mixup.apply(odd, torch::tensor({0, 1, 2}), rng), mae::UsageError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FinetunePipeline, ProducesNormalisedCropsAndRejectsUnknownAugmentations) {
+  const cv::Mat image(75, 97, CV_8UC3, cv::Scalar(200, 30, 90));
+  mae::data::FinetuneAugmentation augmentation;
+  augmentation.input_size = 32;
+  const auto transform = mae::data::finetune_train_transform(augmentation);
+  for (uint64_t i = 0; i < 10; ++i) {
+    mae::data::Rng rng(0, 0, i);
+    const auto tensor = transform(image, rng);
+    EXPECT_EQ(tensor.sizes(), (std::vector<int64_t>{3, 32, 32}));
+    EXPECT_TRUE(tensor.isfinite().all().item<bool>());
+  }
+  augmentation.aa = "";
+  augmentation.color_jitter = 0.4;
+  augmentation.reprob = 0.0;
+  mae::data::Rng rng(0, 0, 0);
+  EXPECT_EQ(mae::data::finetune_train_transform(augmentation)(image, rng).size(1), 32);
+  augmentation.aa = "original";
+  EXPECT_THROW(mae::data::finetune_train_transform(augmentation), mae::UsageError);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <opencv2/core/mat.hpp>
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "mae/data/rng.h"
 
@@ -12,11 +14,25 @@ namespace mae::data {
 
 using SampleTransform = std::function<at::Tensor(const cv::Mat& rgb, Rng& rng)>;
 
+// The fine-tuning augmentation settings (main_finetune.py's flags of the same names).
+struct FinetuneAugmentation {
+  int input_size = 224;
+  std::string aa = "rand-m9-mstd0.5-inc1";  // "" for none
+  std::optional<double> color_jitter;        // used only without aa, as timm does
+  double reprob = 0.25;
+  std::string remode = "pixel";
+  int recount = 1;
+};
+
 // RandomResizedCrop(size, scale=(0.2, 1.0), bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
 SampleTransform pretrain_transform(int input_size);
 
 // util/crop.py RandomResizedCrop(size, bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
 SampleTransform linprobe_train_transform(int input_size);
+
+// timm create_transform(is_training=True) as main_finetune.py calls it: RandomResizedCrop(size, (0.08, 1), bicubic)
+// + RandomHorizontalFlip + RandAugment (or ColorJitter(x, x, x) without aa) + ToTensor + Normalize + RandomErasing.
+SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentation);
 
 // Resize(int(size / crop_pct), bicubic) + CenterCrop(size) + ToTensor + Normalize, crop_pct = 224/256 up to 224
 // pixels and 1 above (linear probing's Resize(256) + CenterCrop(224) is the 224 case).
