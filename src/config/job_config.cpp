@@ -44,6 +44,10 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("save_last", &save_last, "Write checkpoint-last.pth after every epoch, for --resume auto")
       .negated_by("no_save_last")
       .ours();
+  f.emplace_back("amp", &amp, "Mixed precision: auto (bf16 on CUDA, off on the CPU), bf16, fp16 (dynamic loss "
+                              "scaling, as the reference) or off")
+      .one_of({"auto", "bf16", "fp16", "off"})
+      .ours();
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
   return f;

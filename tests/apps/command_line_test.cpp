@@ -70,6 +70,13 @@ TEST(CommandLine, FlagsOfEveryKind) {
   EXPECT_EQ(config.batch_size, 8);
 }
 
+TEST(CommandLine, ARepeatedFlagTakesItsLastValueAsArgparse) {
+  PretrainConfig config;
+  parse(config, {"--epochs", "3", "--model", "a", "--epochs", "7", "--model", "mae_vit_base_patch16"});
+  EXPECT_EQ(config.epochs, 7);
+  EXPECT_EQ(config.model, "mae_vit_base_patch16");
+}
+
 TEST(CommandLine, UnknownFlagSuggestsTheClosestName) {
   EXPECT_EQ(parse_error<PretrainConfig>({"--bach_size", "3"}),
             "unknown flag '--bach_size' (did you mean '--batch_size'?)");

@@ -40,7 +40,12 @@ TEST_P(EveryApp, RejectsAnUnknownFlagWithExitCodeTwo) {
       << result.output;
 }
 
-TEST_P(EveryApp, SaysPlainlyThatTrainingIsNotImplementedYet) {
+INSTANTIATE_TEST_SUITE_P(Apps, EveryApp, ::testing::Values("mae_pretrain", "mae_finetune", "mae_linprobe"));
+
+// The jobs whose training loop has not landed yet.
+class UnfinishedApp : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UnfinishedApp, SaysPlainlyThatTrainingIsNotImplementedYet) {
   mae::test::TempDir dir;
   const auto out = dir / "out";
   const auto result = run_command(app(GetParam()) + " --device cpu --output_dir " + shell_quote(out.string()));
@@ -52,6 +57,6 @@ TEST_P(EveryApp, SaysPlainlyThatTrainingIsNotImplementedYet) {
   EXPECT_NE(result.output.find("\"device\": \"cpu\""), std::string::npos) << result.output;
 }
 
-INSTANTIATE_TEST_SUITE_P(Apps, EveryApp, ::testing::Values("mae_pretrain", "mae_finetune", "mae_linprobe"));
+INSTANTIATE_TEST_SUITE_P(Apps, UnfinishedApp, ::testing::Values("mae_finetune", "mae_linprobe"));
 
 }  // namespace

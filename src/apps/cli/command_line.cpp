@@ -11,6 +11,8 @@
 namespace mae::apps {
 namespace {
 
+constexpr auto kLastWins = CLI::MultiOptionPolicy::TakeLast;
+
 template <typename... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
@@ -45,12 +47,13 @@ void add_option(CLI::App& app, const config::Field& field) {
                    const std::string names = field.negation.empty() ? flag : flag + ",!--" + field.negation;
                    app.add_flag(names, *target, help);
                  },
-                 [&](int* target) { app.add_option(flag, *target, help); },
-                 [&](double* target) { app.add_option(flag, *target, help); },
-                 [&](std::string* target) { app.add_option(flag, *target, help); },
+                 // As argparse: a flag given twice takes its last value.
+                 [&](int* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
+                 [&](double* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
+                 [&](std::string* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
                  [&](config::OptionalFloat* target) {
-                   app.add_option_function<double>(
-                       flag, [target](const double& v) { *target = v; }, help);
+                   app.add_option_function<double>(flag, [target](const double& v) { *target = v; }, help)
+                       ->multi_option_policy(kLastWins);
                  },
                  [&](config::FloatList* target) {
                    app.add_option_function<std::vector<double>>(

@@ -38,9 +38,8 @@ namespace mae::apps {
 
 JobBody not_implemented_yet(std::string what) {
   return [what = std::move(what)](const config::JobConfig&) {
-    throw NotImplementedError(text(what,
-                                  " is not implemented yet in this build (the model and the training loop are "
-                                  "issues #3 and #6): the configuration above was checked, nothing was trained"));
+    throw NotImplementedError(text(what, " is not implemented yet in this build (its training loop is issue #6): the "
+                                         "configuration above was checked, nothing was trained"));
   };
 }
 

@@ -1,0 +1,60 @@
+#pragma once
+// util/misc.py's SmoothedValue and MetricLogger: the reference's progress lines
+//   Epoch: [3]  [ 20/156]  eta: 0:01:02  lr: 0.000150  loss: 0.8123 (0.8311)  time: 0.4540  data: 0.0102
+// every print_freq iterations and at the last, then "<header> Total time: ..." and the averaged stats.
+#include <chrono>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mae::engine {
+
+class SmoothedValue {
+ public:
+  // `format`: "median_global" ("{median:.4f} ({global_avg:.4f})", the default) or "value6" ("{value:.6f}", lr).
+  explicit SmoothedValue(std::size_t window = 20, std::string format = "median_global");
+  void update(double value, int64_t n = 1);
+  double median() const;  // torch.tensor(window).median(): the lower middle value
+  double average() const;
+  double global_average() const;
+  double value() const { return window_.back(); }
+  std::string str() const;
+
+ private:
+  std::deque<double> window_;
+  std::size_t window_size_;
+  std::string format_;
+  double total_ = 0.0;
+  int64_t count_ = 0;
+};
+
+class MetricLogger {
+ public:
+  MetricLogger(std::string header, int64_t iterations, int64_t print_freq = 20);
+
+  void add_meter(const std::string& name, SmoothedValue meter);  // meters print in the order they are added
+  void update(const std::string& name, double value, int64_t n = 1);
+  void batch_loaded();                   // the data time of the current iteration ends here
+  void iteration_done(int64_t index);    // prints the line when index % print_freq == 0 or at the last iteration
+  void finish() const;                   // "<header> Total time: 0:01:05 (0.4170 s / it)"
+  std::string averages() const;          // "lr: 0.000150  loss: 0.8123 (0.8311)"
+  double global_average(const std::string& name) const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string header_;
+  int64_t iterations_;
+  int64_t print_freq_;
+  std::vector<std::string> order_;
+  std::map<std::string, SmoothedValue> meters_;
+  SmoothedValue iteration_time_{20, "avg4"};
+  SmoothedValue data_time_{20, "avg4"};
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point end_ = Clock::now();
+};
+
+// Python's str(datetime.timedelta(seconds=int(seconds))): "1:02:03", "2 days, 0:00:05".
+std::string format_duration(double seconds);
+
+}  // namespace mae::engine

@@ -1,0 +1,38 @@
+#pragma once
+// What every job sets up the same way: the device, the precision, the seeds, and log.txt.
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace mae::config {
+class JobConfig;
+}
+
+namespace mae::engine {
+
+struct RunContext {
+  c10::Device device{c10::kCPU};
+  std::optional<c10::ScalarType> autocast;  // bf16 or fp16 autocast on `device`; none for fp32
+  bool loss_scaling = false;                // fp16 needs the dynamic loss scaler
+  int rank = 0;
+  int world_size = 1;
+};
+
+// Checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed + rank (the reference's
+// torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
+RunContext make_run_context(const config::JobConfig& config);
+
+// Reseeds torch's generators for one training step from (seed, rank, epoch, step), so that random masking and drop
+// path depend only on the step: a resumed run continues exactly as an uninterrupted one.
+void seed_step(int64_t seed, int rank, int64_t epoch, int64_t step);
+
+using LogValue = std::variant<double, int64_t>;
+// Appends one JSON object (keys in the given order) as a line to <output_dir>/log.txt, as the reference does.
+void append_log_txt(const std::string& output_dir, const std::vector<std::pair<std::string, LogValue>>& fields);
+
+}  // namespace mae::engine

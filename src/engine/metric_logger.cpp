@@ -1,0 +1,125 @@
+#include "mae/engine/metric_logger.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+std::string fixed(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+}  // namespace
+
+SmoothedValue::SmoothedValue(std::size_t window, std::string format) : window_size_(window), format_(std::move(format)) {}
+
+void SmoothedValue::update(double value, int64_t n) {
+  window_.push_back(value);
+  if (window_.size() > window_size_) {
+    window_.pop_front();
+  }
+  count_ += n;
+  total_ += value * static_cast<double>(n);
+}
+
+double SmoothedValue::median() const {
+  std::vector<double> sorted(window_.begin(), window_.end());
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[(sorted.size() - 1) / 2];
+}
+
+double SmoothedValue::average() const {
+  double sum = 0.0;
+  for (double v : window_) {
+    sum += v;
+  }
+  return sum / static_cast<double>(window_.size());
+}
+
+double SmoothedValue::global_average() const { return total_ / static_cast<double>(count_); }
+
+std::string SmoothedValue::str() const {
+  if (format_ == "value6") {
+    return fixed(value(), 6);
+  }
+  if (format_ == "avg4") {
+    return fixed(average(), 4);
+  }
+  return text(fixed(median(), 4), " (", fixed(global_average(), 4), ")");
+}
+
+std::string format_duration(double seconds) {
+  auto total = static_cast<int64_t>(seconds);
+  const int64_t days = total / 86400;
+  total %= 86400;
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", static_cast<long long>(total / 3600),
+                static_cast<long long>(total % 3600 / 60), static_cast<long long>(total % 60));
+  return days > 0 ? text(days, days == 1 ? " day, " : " days, ", buffer) : std::string(buffer);
+}
+
+MetricLogger::MetricLogger(std::string header, int64_t iterations, int64_t print_freq)
+    : header_(std::move(header)), iterations_(iterations), print_freq_(print_freq) {}
+
+void MetricLogger::add_meter(const std::string& name, SmoothedValue meter) {
+  if (!meters_.contains(name)) {
+    order_.push_back(name);
+  }
+  meters_.insert_or_assign(name, std::move(meter));
+}
+
+void MetricLogger::update(const std::string& name, double value, int64_t n) {
+  if (!meters_.contains(name)) {
+    add_meter(name, SmoothedValue());
+  }
+  meters_.at(name).update(value, n);
+}
+
+void MetricLogger::batch_loaded() {
+  data_time_.update(std::chrono::duration<double>(Clock::now() - end_).count());
+}
+
+std::string MetricLogger::averages() const {
+  std::string out;
+  for (const auto& name : order_) {
+    out += (out.empty() ? "" : "  ") + name + ": " + meters_.at(name).str();
+  }
+  return out;
+}
+
+double MetricLogger::global_average(const std::string& name) const {
+  const auto found = meters_.find(name);
+  if (found == meters_.end()) {
+    throw std::out_of_range("no meter " + name);
+  }
+  return found->second.global_average();
+}
+
+void MetricLogger::iteration_done(int64_t index) {
+  iteration_time_.update(std::chrono::duration<double>(Clock::now() - end_).count());
+  if (index % print_freq_ == 0 || index == iterations_ - 1) {
+    const std::size_t width = std::to_string(iterations_).size();
+    char position[64];
+    std::snprintf(position, sizeof position, "[%*lld/%lld]", static_cast<int>(width), static_cast<long long>(index),
+                  static_cast<long long>(iterations_));
+    const double eta = iteration_time_.global_average() * static_cast<double>(iterations_ - index);
+    log::info(text(header_, "  ", position, "  eta: ", format_duration(eta), "  ", averages(),
+                   "  time: ", iteration_time_.str(), "  data: ", data_time_.str()));
+  }
+  end_ = Clock::now();
+}
+
+void MetricLogger::finish() const {
+  const double total = std::chrono::duration<double>(Clock::now() - start_).count();
+  log::info(text(header_, " Total time: ", format_duration(total), " (",
+                 fixed(total / static_cast<double>(std::max<int64_t>(iterations_, 1)), 4), " s / it)"));
+}
+
+}  // namespace mae::engine

@@ -1,0 +1,66 @@
+#include "mae/engine/run_context.h"
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "mae/config/job_config.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+
+RunContext make_run_context(const config::JobConfig& config) {
+  RunContext context;
+  context.rank = 0;
+  context.world_size = config.world_size;
+  if (config.world_size != 1) {
+    throw NotImplementedError("multi-process training is not implemented yet (issue #7); run with --world_size 1");
+  }
+  if (config.device.starts_with("cuda")) {
+    if (!torch::cuda::is_available()) {
+      throw UsageError(text("--device ", config.device, ": CUDA is not available on this machine (LibTorch sees no ",
+                            "GPU); use --device cpu"));
+    }
+    context.device = c10::Device(config.device);
+  }
+  const bool cuda = context.device.is_cuda();
+  if (config.amp == "bf16" || (config.amp == "auto" && cuda)) {
+    context.autocast = c10::ScalarType::BFloat16;
+  } else if (config.amp == "fp16") {
+    context.autocast = c10::ScalarType::Half;
+    context.loss_scaling = true;
+  }
+  torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank));
+  log::info(text("device: ", context.device.str(), ", precision: ",
+                 context.autocast ? (context.loss_scaling ? "fp16 autocast with loss scaling" : "bf16 autocast")
+                                  : "fp32"));
+  return context;
+}
+
+void seed_step(int64_t seed, int rank, int64_t epoch, int64_t step) {
+  // A fixed mix of the four numbers; any injective-enough function works, it only has to be the same on resume.
+  uint64_t x = static_cast<uint64_t>(seed + rank) * 0x9e3779b97f4a7c15ULL;
+  x ^= static_cast<uint64_t>(epoch) * 0xbf58476d1ce4e5b9ULL + static_cast<uint64_t>(step) * 0x94d049bb133111ebULL;
+  torch::manual_seed(x);
+}
+
+void append_log_txt(const std::string& output_dir, const std::vector<std::pair<std::string, LogValue>>& fields) {
+  nlohmann::ordered_json line = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : fields) {
+    std::visit([&](auto v) { line[key] = v; }, value);
+  }
+  const auto path = std::filesystem::path(output_dir) / "log.txt";
+  std::ofstream out(path, std::ios::app);
+  out << line.dump() << '\n';
+  if (!out) {
+    throw IoError(text("cannot append to '", path.string(), "'"));
+  }
+}
+
+}  // namespace mae::engine
