@@ -24,3 +24,21 @@ cv::Mat read_rgb_image(const std::string& path) {
 }
 
 }  // namespace mae::data
+
+namespace mae::data {
+
+void write_rgb_image(const std::string& path, const cv::Mat& rgb) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bool written = false;
+  try {
+    written = cv::imwrite(path, bgr);
+  } catch (const cv::Exception& error) {
+    throw IoError(text("cannot write image '", path, "': ", error.what()));
+  }
+  if (!written) {
+    throw IoError(text("cannot write image '", path, "'"));
+  }
+}
+
+}  // namespace mae::data

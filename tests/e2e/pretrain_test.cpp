@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "mae/engine/checkpoint.h"
@@ -119,6 +120,41 @@ TEST(PretrainEndToEnd, BadInputGivesClearErrors) {
     EXPECT_EQ(cuda.exit_code, 2) << cuda.output;
     EXPECT_NE(cuda.output.find("CUDA is not available"), std::string::npos) << cuda.output;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(VisualizeEndToEnd, DrawsTheFourPanelsFromAPretrainCheckpoint) {
+  mae::test::TempDir dir;
+  const auto data = make_images(dir);
+  ASSERT_EQ(run_command(pretrain(data, dir / "out", "--epochs 1 --norm_pix_loss")).exit_code, 0);
+  const auto image = (data / "train/a/1.png").string();
+  const auto result = run_command(shell_quote((mae::test::binary_dir() / "mae_visualize").string()) +
+                                  " --checkpoint " + shell_quote((dir / "out/checkpoint-last.pth").string()) +
+                                  " --images " + shell_quote(image) + " --output_dir " +
+                                  shell_quote((dir / "vis").string()));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto png = dir / "vis/1_reconstruction.png";
+  EXPECT_NE(result.output.find(png.string()), std::string::npos) << result.output;
+  const cv::Mat figure = cv::imread(png.string());
+  ASSERT_FALSE(figure.empty());
+  // 16-px input scaled 14x to 224-px panels, four of them with 8-px gaps, under a 24-px title strip.
+  EXPECT_EQ(figure.cols, 4 * 224 + 5 * 8);
+  EXPECT_EQ(figure.rows, 224 + 24 + 8);
+  // Where the masked panel shows the image, the pasted panel shows the same pixels.
+  const cv::Mat original = figure(cv::Rect(8, 24, 224, 224));
+  const cv::Mat masked = figure(cv::Rect(8 + 232, 24, 224, 224));
+  const cv::Mat pasted = figure(cv::Rect(8 + 3 * 232, 24, 224, 224));
+  cv::Mat visible;
+  cv::compare(masked, original, visible, cv::CMP_EQ);
+  cv::Mat same;
+  cv::compare(pasted, original, same, cv::CMP_EQ);
+  EXPECT_GT(cv::countNonZero(visible.reshape(1)), 0);
+  cv::Mat visible_but_changed;
+  cv::bitwise_and(visible, ~same, visible_but_changed);
+  EXPECT_EQ(cv::countNonZero(visible_but_changed.reshape(1)), 0);
 }
 
 }  // namespace

@@ -12,3 +12,10 @@ namespace mae::data {
 cv::Mat read_rgb_image(const std::string& path);
 
 }  // namespace mae::data
+
+namespace mae::data {
+
+// Writes an 8-bit RGB image (PNG, JPEG... by extension); throws IoError naming the path on failure.
+void write_rgb_image(const std::string& path, const cv::Mat& rgb);
+
+}  // namespace mae::data

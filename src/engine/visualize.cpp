@@ -1,0 +1,73 @@
+#include "mae/engine/visualize.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/utils.h>
+
+#include <array>
+#include <cstring>
+#include <opencv2/imgproc.hpp>
+
+#include "mae/data/resample.h"
+#include "mae/data/transforms.h"
+
+namespace mae::engine {
+namespace {
+
+// [3, H, W] normalised -> 8-bit RGB, clip((x * std + mean) * 255) as the demo's show_image.
+cv::Mat to_image(const at::Tensor& normalised) {
+  const auto mean = at::tensor(std::vector<float>(data::kImagenetMean.begin(), data::kImagenetMean.end())).view({3, 1, 1});
+  const auto std = at::tensor(std::vector<float>(data::kImagenetStd.begin(), data::kImagenetStd.end())).view({3, 1, 1});
+  const at::Tensor pixels =
+      at::clamp((normalised.detach().cpu().to(at::kFloat) * std + mean) * 255.0, 0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+  cv::Mat image(static_cast<int>(pixels.size(0)), static_cast<int>(pixels.size(1)), CV_8UC3);
+  std::memcpy(image.data, pixels.data_ptr(), pixels.numel());
+  return image;
+}
+
+}  // namespace
+
+Reconstruction reconstruct(models::MaskedAutoencoderViTImpl& model, const cv::Mat& image, double mask_ratio,
+                           uint64_t seed) {
+  const c10::NoGradGuard no_grad;
+  const int size = static_cast<int>(model.options().encoder.img_size);
+  const auto device = model.parameters().front().device();
+  const at::Tensor x = data::to_normalized_tensor(data::resize_bicubic(image, size, size)).unsqueeze(0).to(device);
+  model.eval();
+  torch::manual_seed(seed);
+  const models::MaeOutput out = model.forward(x, mask_ratio);
+  at::Tensor prediction = out.pred;
+  if (model.options().norm_pix_loss) {
+    const at::Tensor target = model.patchify(x);
+    const at::Tensor mean = target.mean(-1, true);
+    const at::Tensor var = target.var(-1, /*unbiased=*/true, /*keepdim=*/true);
+    prediction = prediction * (var + 1e-6).sqrt() + mean;
+  }
+  const int64_t patch_values = prediction.size(-1);
+  const at::Tensor y = model.unpatchify(prediction);
+  const at::Tensor mask = model.unpatchify(out.mask.unsqueeze(-1).expand({-1, -1, patch_values}));  // 1 = removed
+  const at::Tensor visible = x * (1 - mask);
+  return {to_image(x[0]), to_image(visible[0]), to_image(y[0]), to_image((visible + y * mask)[0])};
+}
+
+cv::Mat panels(const Reconstruction& r, int min_panel) {
+  const std::array<std::pair<const cv::Mat*, const char*>, 4> parts{
+      {{&r.original, "original"}, {&r.masked, "masked"}, {&r.reconstruction, "reconstruction"},
+       {&r.pasted, "reconstruction + visible"}}};
+  const int scale = std::max(1, (min_panel + r.original.cols - 1) / r.original.cols);
+  const int side = r.original.cols * scale;
+  const int gap = 8;
+  const int title = 24;
+  cv::Mat canvas(side + title + gap, 4 * side + 5 * gap, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat scaled;
+    cv::resize(*parts[i].first, scaled, cv::Size(side, side), 0, 0, cv::INTER_NEAREST);
+    const int left = gap + i * (side + gap);
+    scaled.copyTo(canvas(cv::Rect(left, title, side, side)));
+    cv::putText(canvas, parts[i].second, cv::Point(left, title - 7), cv::FONT_HERSHEY_SIMPLEX, 0.45,
+                cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  }
+  return canvas;
+}
+
+}  // namespace mae::engine
