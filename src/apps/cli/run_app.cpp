@@ -34,13 +34,3 @@ int run_app(const Program& program, config::JobConfig& config, int argc, const c
 
 }  // namespace mae::apps
 
-namespace mae::apps {
-
-JobBody not_implemented_yet(std::string what) {
-  return [what = std::move(what)](const config::JobConfig&) {
-    throw NotImplementedError(text(what, " is not implemented yet in this build (its training loop is issue #6): the "
-                                         "configuration above was checked, nothing was trained"));
-  };
-}
-
-}  // namespace mae::apps

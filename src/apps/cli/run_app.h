@@ -14,9 +14,3 @@ int run_app(const Program& program, config::JobConfig& config, int argc, const c
 
 }  // namespace mae::apps
 
-namespace mae::apps {
-
-// The body of a job whose training loop has not landed yet: it says so plainly and fails, never pretends to train.
-JobBody not_implemented_yet(std::string what);
-
-}  // namespace mae::apps

@@ -1,0 +1,327 @@
+#include "mae/engine/classifier.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include "mae/data/loader.h"
+#include "mae/data/mixup.h"
+#include "mae/engine/autocast.h"
+#include "mae/engine/losses.h"
+#include "mae/engine/lr_schedule.h"
+#include "mae/engine/metric_logger.h"
+#include "mae/engine/pretrained.h"
+#include "mae/engine/run_context.h"
+#include "mae/engine/training_state.h"
+#include "mae/models/factory.h"
+#include "mae/models/vit.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+using Criterion = std::function<at::Tensor(const at::Tensor& logits, const at::Tensor& targets)>;
+
+std::string fixed(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+std::string scientific(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2e", value);
+  return buffer;
+}
+
+// What differs between fine-tuning and linear probing; run_classifier does the rest.
+struct Recipe {
+  data::SampleTransform train_transform;
+  data::SampleTransform eval_transform;
+  models::VitOptions architecture;
+  double head_init_std;
+  std::function<void(models::VisionTransformerImpl&)> prepare;  // after --finetune loading: wrap/freeze
+  std::function<std::unique_ptr<Optimizer>(models::VisionTransformerImpl&, double lr)> make_optimizer;
+  Criterion criterion;
+  std::string criterion_name;
+  std::optional<data::Mixup> mixup;
+  std::optional<double> clip_grad;
+};
+
+struct TrainStats {
+  double lr;
+  double loss;
+};
+
+struct EvalStats {
+  double loss;
+  double acc1;
+  double acc5;
+};
+
+// engine_finetune.train_one_epoch
+TrainStats train_one_epoch(models::VisionTransformer& model, data::DataLoader& loader, Optimizer& optimizer,
+                           GradScaler& scaler, const LrSchedule& schedule, const RunContext& context,
+                           const config::JobConfig& config, const Recipe& recipe, int64_t epoch) {
+  model->train();
+  loader.start_epoch(epoch);
+  const int64_t steps = loader.batches_per_epoch();
+  MetricLogger logger(text("Epoch: [", epoch, "]"), steps);
+  logger.add_meter("lr", SmoothedValue(1, "value6"));
+  optimizer.zero_grad();
+  for (int64_t step = 0; step < steps; ++step) {
+    auto batch = loader.next();
+    logger.batch_loaded();
+    if (step % config.accum_iter == 0) {
+      optimizer.set_lr(schedule.at(static_cast<double>(step) / static_cast<double>(steps) + static_cast<double>(epoch)));
+    }
+    seed_step(config.seed, context.rank, epoch, step);
+    at::Tensor images = batch->images;
+    at::Tensor targets = batch->labels;
+    if (recipe.mixup) {
+      data::Rng rng(static_cast<uint64_t>(config.seed) ^ 0x6d69787570ULL, static_cast<uint64_t>(epoch),
+                    static_cast<uint64_t>(step));  // a stream of its own, apart from the samples' streams
+      targets = recipe.mixup->apply(images, targets, rng).targets;
+    }
+    images = images.to(context.device, /*non_blocking=*/true);
+    targets = targets.to(context.device, /*non_blocking=*/true);
+    at::Tensor loss;
+    {
+      const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
+                                   context.autocast.has_value());
+      loss = recipe.criterion(model->forward(images), targets);
+    }
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      throw Error(text("Loss is ", loss_value, " at epoch ", epoch, " step ", step,
+                       ", stopping training (the checkpoints already written are intact)"));
+    }
+    scaler.scale(loss / config.accum_iter).backward();
+    if ((step + 1) % config.accum_iter == 0) {
+      scaler.unscale_clip_and_step(optimizer, recipe.clip_grad);
+      optimizer.zero_grad();
+    }
+    logger.update("loss", loss_value);
+    double max_lr = 0.0;
+    for (const auto& group : optimizer.param_groups()) {
+      max_lr = std::max(max_lr, group.lr);
+    }
+    logger.update("lr", max_lr);
+    logger.iteration_done(step);
+  }
+  logger.finish();
+  log::info(text("Averaged stats: ", logger.averages()));
+  return {logger.global_average("lr"), logger.global_average("loss")};
+}
+
+// engine_finetune.evaluate: plain cross-entropy, top-1 / top-5; the loss meter averages batches, accuracy samples.
+EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context) {
+  const c10::NoGradGuard no_grad;
+  model->eval();
+  loader.start_epoch(0);
+  MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
+  for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
+    auto batch = loader.next();
+    logger.batch_loaded();
+    const at::Tensor images = batch->images.to(context.device);
+    const at::Tensor labels = batch->labels.to(context.device);
+    at::Tensor logits;
+    {
+      const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
+                                   context.autocast.has_value());
+      logits = model->forward(images);
+    }
+    logits = logits.to(at::kFloat);
+    const auto [acc1, acc5] = top1_top5(logits, labels);
+    logger.update("loss", at::cross_entropy_loss(logits, labels).item<double>());
+    logger.update("acc1", acc1, images.size(0));
+    logger.update("acc5", acc5, images.size(0));
+    logger.iteration_done(step);
+  }
+  logger.finish();
+  const EvalStats stats{logger.global_average("loss"), logger.global_average("acc1"), logger.global_average("acc5")};
+  log::info(text("* Acc@1 ", fixed(stats.acc1, 3), " Acc@5 ", fixed(stats.acc5, 3), " loss ", fixed(stats.loss, 3)));
+  return stats;
+}
+
+void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
+  const RunContext context = make_run_context(config);
+  const auto train_set = data::training_images(config.data_path, /*labelled=*/true);
+  const auto val_set = data::validation_images(config.data_path, train_set);
+  log::info(text("Dataset: ", train_set.size(), " training and ", val_set.size(), " validation images in ",
+                 train_set.classes().size(), " classes"));
+  if (static_cast<int64_t>(train_set.classes().size()) > config.nb_classes) {
+    throw UsageError(text("the data has ", train_set.classes().size(), " classes but --nb_classes is ",
+                          config.nb_classes));
+  }
+  data::LoaderOptions train_options;
+  train_options.batch_size = config.batch_size;
+  train_options.num_workers = config.num_workers;
+  train_options.pin_memory = config.pin_mem && context.device.is_cuda();
+  train_options.seed = static_cast<uint64_t>(config.seed);
+  train_options.strict_data = config.strict_data;
+  data::LoaderOptions val_options = train_options;
+  val_options.shuffle = false;  // SequentialSampler without --dist_eval
+  val_options.drop_last = false;
+  data::DataLoader train_loader(train_set, recipe.train_transform, train_options);
+  data::DataLoader val_loader(val_set, recipe.eval_transform, val_options);
+
+  models::VisionTransformer model(recipe.architecture);
+  if (!config.finetune.empty() && !config.eval) {
+    const PretrainedLoad load = load_pretrained_encoder(*model, config.finetune, recipe.head_init_std);
+    log::info(text("Load pre-trained checkpoint from: ", config.finetune,
+                   load.pos_embed_interpolated ? " (position embedding interpolated)" : "",
+                   load.head_dropped ? " (head dropped: other number of classes)" : "", "; ",
+                   load.unexpected_keys.size(), " unused keys"));
+  }
+  recipe.prepare(*model);
+  model->to(context.device);
+  int64_t trainable = 0;
+  for (const auto& parameter : model->parameters()) {
+    trainable += parameter.requires_grad() ? parameter.numel() : 0;
+  }
+  log::info(text("Model: ", config.model, ", number of params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
+
+  const long effective_batch = static_cast<long>(config.batch_size) * config.accum_iter * context.world_size;
+  const double lr = absolute_lr(config.lr, config.blr, effective_batch);
+  log::info(text("base lr: ", scientific(lr * 256 / static_cast<double>(effective_batch))));
+  log::info(text("actual lr: ", scientific(lr)));
+  log::info(text("accumulate grad iterations: ", config.accum_iter));
+  log::info(text("effective batch size: ", effective_batch));
+  log::info(text("criterion = ", recipe.criterion_name));
+
+  std::unique_ptr<Optimizer> optimizer = recipe.make_optimizer(*model, lr);
+  GradScaler scaler(context.loss_scaling);
+  const int64_t start_epoch = resume_training(config, *model, optimizer.get(), &scaler, /*weights_only=*/config.eval);
+  if (config.eval) {
+    if (config.resume.empty()) {
+      throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
+    }
+    const EvalStats stats = evaluate(model, val_loader, context);
+    log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(stats.acc1, 1), "%"));
+    return;
+  }
+  const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
+                            static_cast<double>(config.epochs)};
+  log::info(text("Start training for ", config.epochs, " epochs"));
+  const auto start = std::chrono::steady_clock::now();
+  double max_accuracy = 0.0;
+  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+    const TrainStats train =
+        train_one_epoch(model, train_loader, *optimizer, scaler, schedule, context, config, recipe, epoch);
+    save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
+    const EvalStats test = evaluate(model, val_loader, context);
+    log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
+    max_accuracy = std::max(max_accuracy, test.acc1);
+    log::info(text("Max accuracy: ", fixed(max_accuracy, 2), "%"));
+    if (!config.output_dir.empty()) {
+      append_log_txt(config.output_dir, {{"train_lr", train.lr},
+                                         {"train_loss", train.loss},
+                                         {"test_loss", test.loss},
+                                         {"test_acc1", test.acc1},
+                                         {"test_acc5", test.acc5},
+                                         {"epoch", epoch},
+                                         {"n_parameters", trainable}});
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::info(text("Training time ", format_duration(seconds)));
+}
+
+models::VitOptions architecture_of(const config::ClassifierConfig& config) {
+  models::VitOptions options = models::vit_architecture(config.model);
+  options.num_classes = config.nb_classes;
+  options.global_pool = config.global_pool;
+  return options;
+}
+
+}  // namespace
+
+void run_finetuning(const config::FinetuneConfig& config) {
+  Recipe recipe;
+  recipe.architecture = architecture_of(config);
+  recipe.architecture.encoder.img_size = config.input_size;
+  recipe.architecture.drop_path_rate = config.drop_path;
+  data::FinetuneAugmentation augmentation;
+  augmentation.input_size = config.input_size;
+  augmentation.aa = config.aa;
+  augmentation.color_jitter = config.color_jitter;
+  augmentation.reprob = config.reprob;
+  augmentation.remode = config.remode;
+  augmentation.recount = config.recount;
+  recipe.train_transform = data::finetune_train_transform(augmentation);
+  recipe.eval_transform = data::eval_transform(config.input_size);
+  recipe.head_init_std = 2e-5;
+  recipe.prepare = [](models::VisionTransformerImpl&) {};
+  const auto depth = recipe.architecture.encoder.depth;
+  recipe.make_optimizer = [&config, depth](models::VisionTransformerImpl& model, double lr) {
+    return std::make_unique<AdamW>(layer_decay_groups(model, depth, config.weight_decay, config.layer_decay), lr);
+  };
+  const bool mixup_active = config.mixup > 0 || config.cutmix > 0 || config.cutmix_minmax.has_value();
+  if (mixup_active) {
+    data::MixupOptions mixup;
+    mixup.mixup_alpha = config.mixup;
+    mixup.cutmix_alpha = config.cutmix;
+    if (config.cutmix_minmax) {
+      mixup.cutmix_minmax = std::array<double, 2>{(*config.cutmix_minmax)[0], (*config.cutmix_minmax)[1]};
+    }
+    mixup.prob = config.mixup_prob;
+    mixup.switch_prob = config.mixup_switch_prob;
+    mixup.mode = config.mixup_mode;
+    mixup.label_smoothing = config.smoothing;
+    mixup.num_classes = config.nb_classes;
+    recipe.mixup.emplace(mixup);
+    recipe.criterion = soft_target_cross_entropy;
+    recipe.criterion_name = "SoftTargetCrossEntropy()";
+  } else if (config.smoothing > 0.0) {
+    const double smoothing = config.smoothing;
+    recipe.criterion = [smoothing](const at::Tensor& logits, const at::Tensor& labels) {
+      return label_smoothing_cross_entropy(logits, labels, smoothing);
+    };
+    recipe.criterion_name = "LabelSmoothingCrossEntropy()";
+  } else {
+    recipe.criterion = [](const at::Tensor& logits, const at::Tensor& labels) {
+      return at::cross_entropy_loss(logits, labels);
+    };
+    recipe.criterion_name = "CrossEntropyLoss()";
+  }
+  recipe.clip_grad = config.clip_grad;
+  log::info(text("Mixup/CutMix ", mixup_active ? "on" : "off"));
+  run_classifier(config, std::move(recipe));
+}
+
+void run_linear_probing(const config::LinprobeConfig& config) {
+  Recipe recipe;
+  recipe.architecture = architecture_of(config);
+  recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path
+  const int size = static_cast<int>(recipe.architecture.encoder.img_size);  // 224 for the official models
+  recipe.train_transform = data::linprobe_train_transform(size);
+  recipe.eval_transform = data::eval_transform(size);
+  recipe.head_init_std = 0.01;
+  recipe.prepare = [](models::VisionTransformerImpl& model) {
+    model.use_linear_probe_head();
+    models::freeze_all_but_head(model);
+  };
+  recipe.make_optimizer = [&config](models::VisionTransformerImpl& model, double lr) {
+    ParamGroup head{"head", {}, {}, config.weight_decay};
+    for (const auto& item : model.probe_head->named_parameters()) {
+      head.names.push_back("head." + item.key());
+      head.params.push_back(item.value());
+    }
+    return std::make_unique<Lars>(std::vector<ParamGroup>{head}, lr);
+  };
+  recipe.criterion = [](const at::Tensor& logits, const at::Tensor& labels) {
+    return at::cross_entropy_loss(logits, labels);
+  };
+  recipe.criterion_name = "CrossEntropyLoss()";
+  run_classifier(config, std::move(recipe));
+}
+
+}  // namespace mae::engine
