@@ -4,8 +4,6 @@
 #include <c10/core/GradMode.h>
 
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <functional>
 #include <memory>
 
@@ -17,6 +15,7 @@
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
 #include "mae/engine/run_context.h"
+#include "mae/engine/train_epoch.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/factory.h"
 #include "mae/models/vit.h"
@@ -28,18 +27,6 @@ namespace mae::engine {
 namespace {
 
 using Criterion = std::function<at::Tensor(const at::Tensor& logits, const at::Tensor& targets)>;
-
-std::string fixed(double value, int digits) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
-}
-
-std::string scientific(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2e", value);
-  return buffer;
-}
 
 // What differs between fine-tuning and linear probing; run_classifier does the rest.
 struct Recipe {
@@ -55,71 +42,11 @@ struct Recipe {
   std::optional<double> clip_grad;
 };
 
-struct TrainStats {
-  double lr;
-  double loss;
-};
-
 struct EvalStats {
   double loss;
   double acc1;
   double acc5;
 };
-
-// engine_finetune.train_one_epoch
-TrainStats train_one_epoch(models::VisionTransformer& model, data::DataLoader& loader, Optimizer& optimizer,
-                           GradScaler& scaler, const LrSchedule& schedule, const RunContext& context,
-                           const config::JobConfig& config, const Recipe& recipe, int64_t epoch) {
-  model->train();
-  loader.start_epoch(epoch);
-  const int64_t steps = loader.batches_per_epoch();
-  MetricLogger logger(text("Epoch: [", epoch, "]"), steps);
-  logger.add_meter("lr", SmoothedValue(1, "value6"));
-  optimizer.zero_grad();
-  for (int64_t step = 0; step < steps; ++step) {
-    auto batch = loader.next();
-    logger.batch_loaded();
-    if (step % config.accum_iter == 0) {
-      optimizer.set_lr(schedule.at(static_cast<double>(step) / static_cast<double>(steps) + static_cast<double>(epoch)));
-    }
-    seed_step(config.seed, context.rank, epoch, step);
-    at::Tensor images = batch->images;
-    at::Tensor targets = batch->labels;
-    if (recipe.mixup) {
-      data::Rng rng(static_cast<uint64_t>(config.seed) ^ 0x6d69787570ULL, static_cast<uint64_t>(epoch),
-                    static_cast<uint64_t>(step));  // a stream of its own, apart from the samples' streams
-      targets = recipe.mixup->apply(images, targets, rng).targets;
-    }
-    images = images.to(context.device, /*non_blocking=*/true);
-    targets = targets.to(context.device, /*non_blocking=*/true);
-    at::Tensor loss;
-    {
-      const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
-                                   context.autocast.has_value());
-      loss = recipe.criterion(model->forward(images), targets);
-    }
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      throw Error(text("Loss is ", loss_value, " at epoch ", epoch, " step ", step,
-                       ", stopping training (the checkpoints already written are intact)"));
-    }
-    scaler.scale(loss / config.accum_iter).backward();
-    if ((step + 1) % config.accum_iter == 0) {
-      scaler.unscale_clip_and_step(optimizer, recipe.clip_grad);
-      optimizer.zero_grad();
-    }
-    logger.update("loss", loss_value);
-    double max_lr = 0.0;
-    for (const auto& group : optimizer.param_groups()) {
-      max_lr = std::max(max_lr, group.lr);
-    }
-    logger.update("lr", max_lr);
-    logger.iteration_done(step);
-  }
-  logger.finish();
-  log::info(text("Averaged stats: ", logger.averages()));
-  return {logger.global_average("lr"), logger.global_average("loss")};
-}
 
 // engine_finetune.evaluate: plain cross-entropy, top-1 / top-5; the loss meter averages batches, accuracy samples.
 EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context) {
@@ -161,12 +88,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     throw UsageError(text("the data has ", train_set.classes().size(), " classes but --nb_classes is ",
                           config.nb_classes));
   }
-  data::LoaderOptions train_options;
-  train_options.batch_size = config.batch_size;
-  train_options.num_workers = config.num_workers;
-  train_options.pin_memory = config.pin_mem && context.device.is_cuda();
-  train_options.seed = static_cast<uint64_t>(config.seed);
-  train_options.strict_data = config.strict_data;
+  const data::LoaderOptions train_options = training_loader_options(config, context);
   data::LoaderOptions val_options = train_options;
   val_options.shuffle = false;  // SequentialSampler without --dist_eval
   val_options.drop_last = false;
@@ -189,12 +111,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   }
   log::info(text("Model: ", config.model, ", number of params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
 
-  const long effective_batch = static_cast<long>(config.batch_size) * config.accum_iter * context.world_size;
-  const double lr = absolute_lr(config.lr, config.blr, effective_batch);
-  log::info(text("base lr: ", scientific(lr * 256 / static_cast<double>(effective_batch))));
-  log::info(text("actual lr: ", scientific(lr)));
-  log::info(text("accumulate grad iterations: ", config.accum_iter));
-  log::info(text("effective batch size: ", effective_batch));
+  const double lr = log_learning_rate(config, context.world_size);
   log::info(text("criterion = ", recipe.criterion_name));
 
   std::unique_ptr<Optimizer> optimizer = recipe.make_optimizer(*model, lr);
@@ -214,8 +131,24 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   const auto start = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
-    const TrainStats train =
-        train_one_epoch(model, train_loader, *optimizer, scaler, schedule, context, config, recipe, epoch);
+    // engine_finetune.train_one_epoch: mixup on the batch, then the criterion on the logits.
+    const EpochStats train = train_one_epoch(
+        *model, train_loader, *optimizer, scaler, schedule, config, epoch, recipe.clip_grad,
+        [&](data::Batch& batch, int64_t step) {
+          seed_step(config.seed, context.rank, epoch, step);
+          at::Tensor images = batch.images;
+          at::Tensor targets = batch.labels;
+          if (recipe.mixup) {  // a random stream of its own, apart from the samples' streams
+            data::Rng rng(static_cast<uint64_t>(config.seed) ^ 0x6d69787570ULL, static_cast<uint64_t>(epoch),
+                          static_cast<uint64_t>(step));
+            targets = recipe.mixup->apply(images, targets, rng).targets;
+          }
+          images = images.to(context.device, /*non_blocking=*/true);
+          targets = targets.to(context.device, /*non_blocking=*/true);
+          const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
+                                       context.autocast.has_value());
+          return recipe.criterion(model->forward(images), targets);
+        });
     save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
     const EvalStats test = evaluate(model, val_loader, context);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));

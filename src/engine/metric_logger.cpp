@@ -8,16 +8,6 @@
 #include "mae/util/strings.h"
 
 namespace mae::engine {
-namespace {
-
-std::string fixed(double value, int digits) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
-}
-
-}  // namespace
-
 SmoothedValue::SmoothedValue(std::size_t window, std::string format) : window_size_(window), format_(std::move(format)) {}
 
 void SmoothedValue::update(double value, int64_t n) {

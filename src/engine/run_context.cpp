@@ -43,6 +43,18 @@ RunContext make_run_context(const config::JobConfig& config) {
   return context;
 }
 
+data::LoaderOptions training_loader_options(const config::JobConfig& config, const RunContext& context) {
+  data::LoaderOptions options;
+  options.batch_size = config.batch_size;
+  options.num_workers = config.num_workers;
+  options.pin_memory = config.pin_mem && context.device.is_cuda();
+  options.seed = static_cast<uint64_t>(config.seed);
+  options.rank = context.rank;
+  options.world_size = context.world_size;
+  options.strict_data = config.strict_data;
+  return options;
+}
+
 void seed_step(int64_t seed, int rank, int64_t epoch, int64_t step) {
   // A fixed mix of the four numbers; any injective-enough function works, it only has to be the same on resume.
   uint64_t x = static_cast<uint64_t>(seed + rank) * 0x9e3779b97f4a7c15ULL;

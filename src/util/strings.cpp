@@ -1,9 +1,22 @@
 #include "mae/util/strings.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <numeric>
 
 namespace mae {
+
+std::string fixed(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+std::string scientific(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*e", digits, value);
+  return buffer;
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   // One row of the Levenshtein table at a time.

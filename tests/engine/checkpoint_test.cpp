@@ -18,13 +18,7 @@ using mae::test::shell_quote;
 
 // The dims of tests/interop/checkpoint_peer.py's DIMS.
 mae::models::MaeOptions peer_dims() {
-  mae::models::MaeOptions options;
-  options.encoder = {32, 8, 3, 32, 2, 4, 4.0};
-  options.decoder_embed_dim = 16;
-  options.decoder_depth = 1;
-  options.decoder_num_heads = 2;
-  options.norm_pix_loss = true;
-  return options;
+  return {{32, 8, 3, 32, 2, 4, 4.0}, 16, 1, 2, true};  // encoder, decoder width/depth/heads
 }
 
 mae::test::CommandResult peer(const std::string& arguments) {

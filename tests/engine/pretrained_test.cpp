@@ -15,12 +15,7 @@ namespace {
 using mae::engine::load_pretrained_encoder;
 
 mae::models::MaeOptions pretrain_dims(int64_t width = 32) {
-  mae::models::MaeOptions options;
-  options.encoder = {32, 8, 3, width, 2, 4, 4.0};
-  options.decoder_embed_dim = 16;
-  options.decoder_depth = 1;
-  options.decoder_num_heads = 2;
-  return options;
+  return {{32, 8, 3, width, 2, 4, 4.0}, 16, 1, 2};  // encoder, decoder width/depth/heads
 }
 
 mae::models::VitOptions classifier_dims(int64_t img_size, bool global_pool, int64_t classes = 5) {

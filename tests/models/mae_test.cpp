@@ -61,12 +61,7 @@ TEST_P(MaeParity, LossPredMaskAndLatentMatchTheReference) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, MaeParity, ::testing::Values("mae_tiny", "mae_gray28"));
 
 MaeOptions tiny_options() {
-  MaeOptions options;
-  options.encoder = {32, 8, 3, 32, 2, 4, 4.0};
-  options.decoder_embed_dim = 16;
-  options.decoder_depth = 1;
-  options.decoder_num_heads = 2;
-  return options;
+  return {{32, 8, 3, 32, 2, 4, 4.0}, 16, 1, 2};  // encoder, decoder width/depth/heads
 }
 
 TEST(MaskedAutoencoder, RandomMaskingKeepsTheSmallestNoise) {

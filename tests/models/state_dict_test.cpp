@@ -9,12 +9,7 @@
 namespace {
 
 mae::models::MaeOptions tiny() {
-  mae::models::MaeOptions options;
-  options.encoder = {16, 8, 3, 16, 1, 2, 4.0};
-  options.decoder_embed_dim = 8;
-  options.decoder_depth = 1;
-  options.decoder_num_heads = 2;
-  return options;
+  return {{16, 8, 3, 16, 1, 2, 4.0}, 8, 1, 2};  // encoder, decoder width/depth/heads
 }
 
 TEST(StateDict, RoundTripsBetweenModels) {

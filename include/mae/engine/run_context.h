@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "mae/data/loader.h"
+
 namespace mae::config {
 class JobConfig;
 }
@@ -26,6 +28,10 @@ struct RunContext {
 // Checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed + rank (the reference's
 // torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
 RunContext make_run_context(const config::JobConfig& config);
+
+// The training loader's settings from --batch_size, --num_workers, --pin_mem, --seed, --strict_data (shuffled,
+// drop_last, as the reference's training loaders).
+data::LoaderOptions training_loader_options(const config::JobConfig& config, const RunContext& context);
 
 // Reseeds torch's generators for one training step from (seed, rank, epoch, step), so that random masking and drop
 // path depend only on the step: a resumed run continues exactly as an uninterrupted one.

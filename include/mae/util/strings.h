@@ -16,6 +16,10 @@ std::string text(const Parts&... parts) {
   return out.str();
 }
 
+// printf's "%.<digits>f" and "%.<digits>e": the reference's Python format specs {:.4f} and %.2e.
+std::string fixed(double value, int digits);
+std::string scientific(double value, int digits);
+
 // Number of single-character insertions, deletions and substitutions that turn a into b.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -1,0 +1,37 @@
+#pragma once
+// One training epoch as engine_pretrain.train_one_epoch and engine_finetune.train_one_epoch both run it: the
+// per-iteration schedule on update steps, the loss scaled down by accum_iter, the scaler's unscale / clip / step,
+// a stop on a non-finite loss, and the MetricLogger lines. The job supplies the forward pass.
+#include <torch/nn/module.h>
+
+#include <functional>
+#include <optional>
+
+#include "mae/data/loader.h"
+#include "mae/engine/grad_scaler.h"
+#include "mae/engine/lr_schedule.h"
+#include "mae/engine/optimizer.h"
+
+namespace mae::config {
+class JobConfig;
+}
+
+namespace mae::engine {
+
+struct EpochStats {
+  double lr;    // global average of the largest group lr (for pre-training all groups have the same)
+  double loss;  // global average of the per-iteration loss
+};
+
+// The loss of one batch at `step` (under autocast, on the device): the job's forward pass.
+using LossFunction = std::function<at::Tensor(data::Batch& batch, int64_t step)>;
+
+EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
+                           GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
+                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss);
+
+// Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
+// accumulate grad iterations, effective batch size.
+double log_learning_rate(const config::JobConfig& config, int world_size);
+
+}  // namespace mae::engine
