@@ -1,5 +1,7 @@
 #include "mae/engine/metric_logger.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
@@ -94,14 +96,22 @@ double MetricLogger::global_average(const std::string& name) const {
 
 void MetricLogger::iteration_done(int64_t index) {
   iteration_time_.update(std::chrono::duration<double>(Clock::now() - end_).count());
+  const std::size_t width = std::to_string(iterations_).size();
+  char position[64];
+  std::snprintf(position, sizeof position, "[%*lld/%lld]", static_cast<int>(width), static_cast<long long>(index),
+                static_cast<long long>(iterations_));
+  const double eta = iteration_time_.global_average() * static_cast<double>(iterations_ - index);
+  // On a terminal, a transient status line between the logged ones; "\r\033[K" clears it again.
+  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
   if (index % print_freq_ == 0 || index == iterations_ - 1) {
-    const std::size_t width = std::to_string(iterations_).size();
-    char position[64];
-    std::snprintf(position, sizeof position, "[%*lld/%lld]", static_cast<int>(width), static_cast<long long>(index),
-                  static_cast<long long>(iterations_));
-    const double eta = iteration_time_.global_average() * static_cast<double>(iterations_ - index);
+    if (terminal) {
+      std::fputs("\r\033[K", stderr);
+    }
     log::info(text(header_, "  ", position, "  eta: ", format_duration(eta), "  ", averages(),
                    "  time: ", iteration_time_.str(), "  data: ", data_time_.str()));
+  } else if (terminal) {
+    std::fprintf(stderr, "\r\033[K%s  %s  eta: %s", header_.c_str(), position, format_duration(eta).c_str());
+    std::fflush(stderr);
   }
   end_ = Clock::now();
 }

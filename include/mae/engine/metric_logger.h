@@ -1,7 +1,8 @@
 #pragma once
 // util/misc.py's SmoothedValue and MetricLogger: the reference's progress lines
 //   Epoch: [3]  [ 20/156]  eta: 0:01:02  lr: 0.000150  loss: 0.8123 (0.8311)  time: 0.4540  data: 0.0102
-// every print_freq iterations and at the last, then "<header> Total time: ..." and the averaged stats.
+// every print_freq iterations and at the last, then "<header> Total time: ..." and the averaged stats. On a terminal a
+// transient "[i/N] eta" status line shows progress between those lines.
 #include <chrono>
 #include <deque>
 #include <map>
