@@ -27,7 +27,11 @@ VERSION = '1'  # bump to rebuild existing data folders
 
 
 def unpack(package, members, work):
-    subprocess.run(['apt-get', 'download', '-qq', package], cwd=work, check=True, stderr=subprocess.DEVNULL)
+    download = ['apt-get', 'download', '-qq', package]
+    if subprocess.run(download, cwd=work, stderr=subprocess.DEVNULL).returncode != 0:
+        # A fresh machine may have no package lists yet.
+        subprocess.run(['apt-get', 'update', '-qq'], check=True)
+        subprocess.run(download, cwd=work, check=True)
     deb = next(pathlib.Path(work).glob(f'{package}_*.deb'))
     tar = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE)
     subprocess.run(['tar', '-x', '-C', work, '--wildcards'] + ['./' + m for m in members], stdin=tar.stdout,
