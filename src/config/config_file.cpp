@@ -6,17 +6,13 @@
 #include <sstream>
 
 #include "mae/util/error.h"
+#include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
 namespace mae::config {
 namespace {
 
 using nlohmann::ordered_json;
-
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 [[noreturn]] void wrong_type(const std::string& source, const std::string& key, const ordered_json& value,
                              const char* expected) {

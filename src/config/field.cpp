@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "mae/util/error.h"
+#include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
 namespace mae::config {
@@ -14,11 +15,6 @@ std::string format_number(double value) {
   out << value;
   return out.str();
 }
-
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 void check_bounds(const Field& field, double value) {
   const bool too_small = field.min && value < *field.min;

@@ -56,7 +56,6 @@ class DataLoader {
   int64_t batches_per_epoch() const;
   // Images that could not be read in the current epoch (each replaced by the next readable one).
   int64_t skipped_images() const { return skipped_; }
-  const ImageFolder& dataset() const { return dataset_; }
 
  private:
   Batch load_batch(int64_t batch_index);

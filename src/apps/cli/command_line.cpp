@@ -6,17 +6,13 @@
 
 #include "mae/config/config_file.h"
 #include "mae/util/error.h"
+#include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
 namespace mae::apps {
 namespace {
 
 constexpr auto kLastWins = CLI::MultiOptionPolicy::TakeLast;
-
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 // The value of --config, found before CLI11 parses so that the file's settings sit below the flags' ones.
 std::string find_config_path(int argc, const char* const* argv) {
