@@ -6,6 +6,7 @@
 
 #include "mae/data/image_folder.h"
 #include "mae/data/image_io.h"
+#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/visualize.h"
 #include "mae/models/factory.h"
@@ -19,7 +20,7 @@ struct Options {
   std::string checkpoint;
   std::vector<std::string> images;
   std::string output_dir = "./output_dir/visualize";
-  std::string model;    // default: the checkpoint's args
+  std::string model;    // default: the architecture the checkpoint's args record
   int input_size = 0;   // default: the checkpoint's args, else the model's
   std::optional<bool> norm_pix_loss;
   double mask_ratio = 0.75;
@@ -42,22 +43,21 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs) {
 
 void visualize(const Options& options) {
   const auto state = mae::engine::load_training_checkpoint(options.checkpoint);
-  const auto args = state.args.isGenericDict() ? state.args.toGenericDict()
-                                               : c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
-  const std::string model_name = !options.model.empty()        ? options.model
-                                 : args.contains("model")      ? args.at("model").toStringRef()
-                                                               : "";
-  if (model_name.empty()) {
+  // Our checkpoints record the whole architecture; an official one names its model and input size.
+  const auto recorded = mae::engine::recorded_mae_architecture(state.args);
+  if (options.model.empty() && !recorded) {
     throw mae::UsageError(mae::text("'", options.checkpoint, "' does not say which model it holds: pass --model"));
   }
-  mae::models::MaeOptions architecture = mae::models::mae_architecture(model_name);
+  mae::models::MaeOptions architecture = recorded.value_or(mae::models::MaeOptions{});
+  if (!options.model.empty()) {
+    architecture = mae::models::mae_architecture(options.model);
+    architecture.encoder.img_size = recorded ? recorded->encoder.img_size : architecture.encoder.img_size;
+    architecture.norm_pix_loss = recorded && recorded->norm_pix_loss;
+  }
   if (options.input_size > 0) {
     architecture.encoder.img_size = options.input_size;
-  } else if (args.contains("input_size")) {
-    architecture.encoder.img_size = args.at("input_size").toInt();
   }
-  architecture.norm_pix_loss = options.norm_pix_loss.value_or(
-      args.contains("norm_pix_loss") && args.at("norm_pix_loss").toBool());
+  architecture.norm_pix_loss = options.norm_pix_loss.value_or(architecture.norm_pix_loss);
   mae::models::MaskedAutoencoderViT model(architecture);
   try {
     mae::models::load_state_dict(*model, state.model, /*strict=*/true);

@@ -48,6 +48,12 @@ void assign(const Field& field, const ordered_json& value, const std::string& so
                    }
                    *target = value.get<std::string>();
                  },
+                 [&](OptionalInt* target) {
+                   if (!value.is_null() && !value.is_number_integer()) {
+                     wrong_type(source, key, value, "an integer or null");
+                   }
+                   *target = value.is_null() ? OptionalInt{} : OptionalInt{value.get<int>()};
+                 },
                  [&](OptionalFloat* target) {
                    *target = value.is_null() ? OptionalFloat{} : OptionalFloat{as_number(source, key, value)};
                  },
@@ -75,6 +81,7 @@ ordered_json to_json_value(const Field& field) {
                         [](const int* v) { return ordered_json(*v); },
                         [](const double* v) { return ordered_json(*v); },
                         [](const std::string* v) { return ordered_json(*v); },
+                        [](const OptionalInt* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                         [](const OptionalFloat* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                         [](const FloatList* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                     },
@@ -125,6 +132,7 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
     } else {
       assign(*match, value, source);
     }
+    config.given.insert(match->name);
   }
 }
 

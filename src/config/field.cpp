@@ -43,6 +43,7 @@ std::string format_value(const Field& field) {
                         [](const int* v) { return std::to_string(*v); },
                         [](const double* v) { return format_number(*v); },
                         [](const std::string* v) { return "'" + *v + "'"; },
+                        [](const OptionalInt* v) { return *v ? std::to_string(**v) : std::string("None"); },
                         [](const OptionalFloat* v) { return *v ? format_number(**v) : std::string("None"); },
                         [](const FloatList* v) {
                           if (!*v) {
@@ -75,6 +76,11 @@ void check_value(const Field& field) {
                 allowed += (allowed.empty() ? "" : ", ") + choice;
               }
               throw UsageError(text("invalid value for ", field.name, ": '", *v, "' (choose from ", allowed, ")"));
+            }
+          },
+          [&](const OptionalInt* v) {
+            if (*v) {
+              check_bounds(field, **v);
             }
           },
           [&](const OptionalFloat* v) {

@@ -19,6 +19,15 @@ std::vector<Field> JobConfig::fields() {
                  "under memory constraints)")
       .at_least(1);
   f.emplace_back("model", &model, "Name of model to train").non_empty();
+  f.emplace_back("patch_size", &patch_size, "Patch size in pixels, overriding the model's").at_least(1).ours();
+  f.emplace_back("in_chans", &in_chans, "Image channels, overriding the model's 3: 1 trains on grayscale")
+      .at_least(1)
+      .at_most(3)
+      .ours();
+  f.emplace_back("embed_dim", &embed_dim, "Encoder width, overriding the model's").at_least(1).ours();
+  f.emplace_back("depth", &depth, "Encoder blocks, overriding the model's").at_least(1).ours();
+  f.emplace_back("num_heads", &num_heads, "Encoder attention heads, overriding the model's").at_least(1).ours();
+  f.emplace_back("mlp_ratio", &mlp_ratio, "MLP hidden width / embed_dim, overriding the model's").at_least(0).ours();
   f.emplace_back("weight_decay", &weight_decay, "Weight decay").at_least(0);
   f.emplace_back("lr", &lr, "Learning rate (absolute lr); default: blr * eff_batch / 256").at_least(0);
   f.emplace_back("blr", &blr, "Base learning rate: absolute_lr = base_lr * total_batch_size / 256").at_least(0);
@@ -66,6 +75,10 @@ void JobConfig::validate() const {
   if (!std::regex_match(device, device_pattern)) {
     throw UsageError(text("invalid value for device: '", device, "' (use cpu, cuda or cuda:N)"));
   }
+  if (in_chans && *in_chans != 1 && *in_chans != 3) {
+    throw UsageError(text("invalid value for in_chans: ", *in_chans, " (images are read as 3-channel RGB or as "
+                          "1-channel grayscale)"));
+  }
   validate_job();
 }
 
@@ -73,6 +86,28 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.emplace_back("input_size", &input_size, "Images input size").at_least(1);
   f.emplace_back("mask_ratio", &mask_ratio, "Masking ratio (percentage of removed patches)").at_least(0).below(1);
   f.emplace_back("norm_pix_loss", &norm_pix_loss, "Use (per-patch) normalized pixels as targets for computing loss");
+  f.emplace_back("decoder_embed_dim", &decoder_embed_dim, "Decoder width, overriding the model's (512 for the "
+                                                          "official models)")
+      .at_least(1)
+      .ours();
+  f.emplace_back("decoder_depth", &decoder_depth, "Decoder blocks, overriding the model's (8)").at_least(1).ours();
+  f.emplace_back("decoder_num_heads", &decoder_num_heads, "Decoder attention heads, overriding the model's (16)")
+      .at_least(1)
+      .ours();
+  f.emplace_back("mask_strategy", &mask_strategy, "Which patches are removed: random (the reference), block "
+                                                  "(BEiT-style blocks) or grid (one kept in every 2x2)")
+      .one_of({"random", "block", "grid"})
+      .ours();
+  f.emplace_back("loss_on_visible", &loss_on_visible, "Reconstruction loss on all patches, not only the removed "
+                                                      "ones")
+      .ours();
+}
+
+void PretrainConfig::validate_job() const {
+  if (mask_strategy == "grid" && mask_ratio != 0.75) {
+    throw UsageError(text("--mask_strategy grid keeps one patch in every 2x2 square: it needs --mask_ratio 0.75, got ",
+                          mask_ratio));
+  }
 }
 
 ClassifierConfig::ClassifierConfig() {
@@ -125,6 +160,10 @@ void FinetuneConfig::add_job_fields(std::vector<Field>& f) {
       .at_least(0)
       .at_most(1);
   f.emplace_back("mixup_mode", &mixup_mode, "How to apply mixup/cutmix params").one_of({"batch", "pair", "elem"});
+  f.emplace_back("finetune_blocks", &finetune_blocks, "Train only the last k blocks, the final norm and the head "
+                                                      "(0: a linear probe with the fine-tuning recipe)")
+      .at_least(0)
+      .ours();
   ClassifierConfig::add_job_fields(f);
 }
 
@@ -142,6 +181,11 @@ LinprobeConfig::LinprobeConfig() {
   blr = 0.1;
   warmup_epochs = 10;
   global_pool = false;
+}
+
+void LinprobeConfig::add_job_fields(std::vector<Field>& f) {
+  f.emplace_back("input_size", &input_size, "Images input size (the reference fixes 224)").at_least(1).ours();
+  ClassifierConfig::add_job_fields(f);
 }
 
 }  // namespace mae::config

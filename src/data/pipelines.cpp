@@ -10,25 +10,25 @@
 
 namespace mae::data {
 
-SampleTransform pretrain_transform(int input_size) {
-  return [input_size](const cv::Mat& rgb, Rng& rng) {
+SampleTransform pretrain_transform(int input_size, int in_chans) {
+  return [input_size, in_chans](const cv::Mat& rgb, Rng& rng) {
     const CropBox box = sample_random_resized_crop(rgb.rows, rgb.cols, rng, {0.2, 1.0});
     cv::Mat image = resized_crop(rgb, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
-    return to_normalized_tensor(image);
+    return to_model_input(image, in_chans);
   };
 }
 
-SampleTransform linprobe_train_transform(int input_size) {
-  return [input_size](const cv::Mat& rgb, Rng& rng) {
+SampleTransform linprobe_train_transform(int input_size, int in_chans) {
+  return [input_size, in_chans](const cv::Mat& rgb, Rng& rng) {
     const CropBox box = sample_random_resized_crop_tf(rgb.rows, rgb.cols, rng);
     cv::Mat image = resized_crop(rgb, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
-    return to_normalized_tensor(image);
+    return to_model_input(image, in_chans);
   };
 }
 
@@ -74,7 +74,7 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
     } else if (augmentation.color_jitter) {
       image = color_jitter(image, *augmentation.color_jitter, rng);
     }
-    at::Tensor tensor = to_normalized_tensor(image);
+    at::Tensor tensor = to_model_input(image, augmentation.in_chans);
     if (augmentation.reprob > 0.0) {
       random_erase(tensor, erasing, rng);
     }
@@ -82,11 +82,11 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
   };
 }
 
-SampleTransform eval_transform(int input_size) {
+SampleTransform eval_transform(int input_size, int in_chans) {
   const double crop_pct = input_size <= 224 ? 224.0 / 256.0 : 1.0;
   const int resize_to = static_cast<int>(input_size / crop_pct);
-  return [input_size, resize_to](const cv::Mat& rgb, Rng&) {
-    return to_normalized_tensor(center_crop(resize_shorter_side(rgb, resize_to), input_size));
+  return [input_size, resize_to, in_chans](const cv::Mat& rgb, Rng&) {
+    return to_model_input(center_crop(resize_shorter_side(rgb, resize_to), input_size), in_chans);
   };
 }
 

@@ -102,4 +102,20 @@ at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>
   return tensor;
 }
 
+cv::Mat to_grayscale(const cv::Mat& rgb) {
+  cv::Mat gray(rgb.rows, rgb.cols, CV_8UC1);
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* in = rgb.ptr<uint8_t>(y);
+    uint8_t* out = gray.ptr<uint8_t>(y);
+    for (int x = 0; x < rgb.cols; ++x, in += 3) {
+      out[x] = static_cast<uint8_t>((in[0] * 19595U + in[1] * 38470U + in[2] * 7471U + 0x8000U) >> 16);
+    }
+  }
+  return gray;
+}
+
+at::Tensor to_model_input(const cv::Mat& rgb, int in_chans) {
+  return in_chans == 1 ? to_normalized_tensor(to_grayscale(rgb), kGrayMean, kGrayStd) : to_normalized_tensor(rgb);
+}
+
 }  // namespace mae::data

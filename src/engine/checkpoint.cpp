@@ -142,6 +142,17 @@ models::NamedTensors load_model_weights(const std::string& path) {
   return tensors_of(loaded, path);
 }
 
+c10::IValue load_checkpoint_args(const std::string& path) {
+  if (path.ends_with(".safetensors")) {
+    return {};
+  }
+  const c10::IValue loaded = io::load_pth(path);
+  if (loaded.isGenericDict() && loaded.toGenericDict().contains("args")) {
+    return loaded.toGenericDict().at("args");
+  }
+  return {};
+}
+
 std::string checkpoint_file_name(int64_t epoch) { return text("checkpoint-", epoch, ".pth"); }
 
 std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t save_every, bool save_last) {

@@ -9,7 +9,9 @@
 
 #include "mae/data/loader.h"
 #include "mae/data/mixup.h"
+#include "mae/engine/architecture_settings.h"
 #include "mae/engine/autocast.h"
+#include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
@@ -17,7 +19,6 @@
 #include "mae/engine/run_context.h"
 #include "mae/engine/train_epoch.h"
 #include "mae/engine/training_state.h"
-#include "mae/models/factory.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -109,7 +110,8 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   for (const auto& parameter : model->parameters()) {
     trainable += parameter.requires_grad() ? parameter.numel() : 0;
   }
-  log::info(text("Model: ", config.model, ", number of params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
+  log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
+                 "; trainable params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
 
   const double lr = log_learning_rate(config, context.world_size);
   log::info(text("criterion = ", recipe.criterion_name));
@@ -168,19 +170,23 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   log::info(text("Training time ", format_duration(seconds)));
 }
 
-models::VitOptions architecture_of(const config::ClassifierConfig& config) {
-  models::VitOptions options = models::vit_architecture(config.model);
-  options.num_classes = config.nb_classes;
-  options.global_pool = config.global_pool;
-  return options;
+// The classifier's architecture, from the checkpoint it starts from when that records one: --finetune, else the
+// checkpoint --resume names (or finds, with auto). Resolves the shape settings in `config`.
+models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
+  std::string source = !config.finetune.empty() && !config.eval ? config.finetune : config.resume;
+  if (source == "auto") {
+    source = config.output_dir.empty() ? "" : find_resume_checkpoint(config.output_dir).value_or("");
+  }
+  const c10::IValue args = source.empty() ? c10::IValue() : load_checkpoint_args(source);
+  return resolve_vit_architecture(config, args, source);
 }
 
 }  // namespace
 
-void run_finetuning(const config::FinetuneConfig& config) {
+void run_finetuning(const config::FinetuneConfig& settings) {
+  config::FinetuneConfig config = settings;
   Recipe recipe;
-  recipe.architecture = architecture_of(config);
-  recipe.architecture.encoder.img_size = config.input_size;
+  recipe.architecture = classifier_architecture(config);
   recipe.architecture.drop_path_rate = config.drop_path;
   data::FinetuneAugmentation augmentation;
   augmentation.input_size = config.input_size;
@@ -189,10 +195,15 @@ void run_finetuning(const config::FinetuneConfig& config) {
   augmentation.reprob = config.reprob;
   augmentation.remode = config.remode;
   augmentation.recount = config.recount;
+  augmentation.in_chans = *config.in_chans;
   recipe.train_transform = data::finetune_train_transform(augmentation);
-  recipe.eval_transform = data::eval_transform(config.input_size);
+  recipe.eval_transform = data::eval_transform(config.input_size, *config.in_chans);
   recipe.head_init_std = 2e-5;
-  recipe.prepare = [](models::VisionTransformerImpl&) {};
+  recipe.prepare = [blocks = config.finetune_blocks](models::VisionTransformerImpl& model) {
+    if (blocks) {  // partial fine-tuning: layer decay then covers only what stays trainable
+      models::freeze_all_but_last_blocks(model, *blocks);
+    }
+  };
   const auto depth = recipe.architecture.encoder.depth;
   recipe.make_optimizer = [&config, depth](models::VisionTransformerImpl& model, double lr) {
     return std::make_unique<AdamW>(layer_decay_groups(model, depth, config.weight_decay, config.layer_decay), lr);
@@ -230,13 +241,13 @@ void run_finetuning(const config::FinetuneConfig& config) {
   run_classifier(config, std::move(recipe));
 }
 
-void run_linear_probing(const config::LinprobeConfig& config) {
+void run_linear_probing(const config::LinprobeConfig& settings) {
+  config::LinprobeConfig config = settings;
   Recipe recipe;
-  recipe.architecture = architecture_of(config);
+  recipe.architecture = classifier_architecture(config);
   recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path
-  const int size = static_cast<int>(recipe.architecture.encoder.img_size);  // 224 for the official models
-  recipe.train_transform = data::linprobe_train_transform(size);
-  recipe.eval_transform = data::eval_transform(size);
+  recipe.train_transform = data::linprobe_train_transform(config.input_size, *config.in_chans);
+  recipe.eval_transform = data::eval_transform(config.input_size, *config.in_chans);
   recipe.head_init_std = 0.01;
   recipe.prepare = [](models::VisionTransformerImpl& model) {
     model.use_linear_probe_head();

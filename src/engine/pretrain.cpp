@@ -5,13 +5,13 @@
 #include <chrono>
 
 #include "mae/data/loader.h"
+#include "mae/engine/architecture_settings.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/run_context.h"
 #include "mae/engine/train_epoch.h"
 #include "mae/engine/training_state.h"
-#include "mae/models/factory.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -19,28 +19,27 @@
 
 namespace mae::engine {
 
-void run_pretraining(const config::PretrainConfig& config) {
+void run_pretraining(const config::PretrainConfig& settings) {
+  config::PretrainConfig config = settings;
+  const models::MaeOptions options = resolve_mae_architecture(config);  // before anything records the config
   const RunContext context = make_run_context(config);
   const auto dataset = data::training_images(config.data_path, /*labelled=*/false);
   log::info(text("Dataset: ", dataset.size(), " images under ", dataset.root()));
-  data::DataLoader loader(dataset, data::pretrain_transform(config.input_size),
+  data::DataLoader loader(dataset, data::pretrain_transform(config.input_size, *config.in_chans),
                           training_loader_options(config, context));
   if (loader.batches_per_epoch() == 0) {
     throw UsageError(text("--batch_size ", config.batch_size, " is larger than the ", dataset.size(),
                           " training images: no full batch per epoch"));
   }
 
-  models::MaeOptions options = models::mae_architecture(config.model);
-  options.encoder.img_size = config.input_size;
-  options.norm_pix_loss = config.norm_pix_loss;
   models::MaskedAutoencoderViT model(options);
   model->to(context.device);
   int64_t parameters = 0;
   for (const auto& parameter : model->parameters()) {
     parameters += parameter.numel();
   }
-  log::info(text("Model: ", config.model, " at ", config.input_size, " px, number of params (M): ",
-                 static_cast<double>(parameters) / 1e6));
+  log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(options),
+                 "; number of params (M): ", static_cast<double>(parameters) / 1e6));
 
   const double lr = log_learning_rate(config, context.world_size);
 

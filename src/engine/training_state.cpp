@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "mae/config/job_config.h"
+#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
@@ -26,6 +27,7 @@ int64_t resume_training(const config::JobConfig& config, torch::nn::Module& mode
     return config.start_epoch;
   }
   const TrainingState state = load_training_checkpoint(path);
+  check_same_architecture(state.args, config, path);
   try {
     models::load_state_dict(model, state.model, /*strict=*/true);
   } catch (const Error& error) {

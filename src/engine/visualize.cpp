@@ -14,12 +14,20 @@
 namespace mae::engine {
 namespace {
 
-// [3, H, W] normalised -> 8-bit RGB, clip((x * std + mean) * 255) as the demo's show_image.
+// [C, H, W] normalised -> 8-bit RGB, clip((x * std + mean) * 255) as the demo's show_image; one channel (an
+// --in_chans 1 model) is shown as gray.
 cv::Mat to_image(const at::Tensor& normalised) {
-  const auto mean = at::tensor(std::vector<float>(data::kImagenetMean.begin(), data::kImagenetMean.end())).view({3, 1, 1});
-  const auto std = at::tensor(std::vector<float>(data::kImagenetStd.begin(), data::kImagenetStd.end())).view({3, 1, 1});
-  const at::Tensor pixels =
-      at::clamp((normalised.detach().cpu().to(at::kFloat) * std + mean) * 255.0, 0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+  const bool gray = normalised.size(0) == 1;
+  const auto& mean_values = gray ? data::kGrayMean : data::kImagenetMean;
+  const auto& std_values = gray ? data::kGrayStd : data::kImagenetStd;
+  const auto channels = normalised.size(0);
+  const auto mean = at::tensor(std::vector<float>(mean_values.begin(), mean_values.end())).slice(0, 0, channels).view({channels, 1, 1});
+  const auto std = at::tensor(std::vector<float>(std_values.begin(), std_values.end())).slice(0, 0, channels).view({channels, 1, 1});
+  const at::Tensor pixels = at::clamp((normalised.detach().cpu().to(at::kFloat) * std + mean) * 255.0, 0, 255)
+                                .to(at::kByte)
+                                .expand({3, -1, -1})
+                                .permute({1, 2, 0})
+                                .contiguous();
   cv::Mat image(static_cast<int>(pixels.size(0)), static_cast<int>(pixels.size(1)), CV_8UC3);
   std::memcpy(image.data, pixels.data_ptr(), pixels.numel());
   return image;
@@ -32,7 +40,8 @@ Reconstruction reconstruct(models::MaskedAutoencoderViTImpl& model, const cv::Ma
   const c10::NoGradGuard no_grad;
   const int size = static_cast<int>(model.options().encoder.img_size);
   const auto device = model.parameters().front().device();
-  const at::Tensor x = data::to_normalized_tensor(data::resize_bicubic(image, size, size)).unsqueeze(0).to(device);
+  const auto in_chans = static_cast<int>(model.options().encoder.in_chans);
+  const at::Tensor x = data::to_model_input(data::resize_bicubic(image, size, size), in_chans).unsqueeze(0).to(device);
   model.eval();
   torch::manual_seed(seed);
   const models::MaeOutput out = model.forward(x, mask_ratio);

@@ -37,12 +37,26 @@ void validate(const MaeOptions& o) {
   require(o.decoder_embed_dim % o.decoder_num_heads == 0,
           text("decoder_embed_dim = ", o.decoder_embed_dim, " is not divisible by decoder_num_heads = ",
               o.decoder_num_heads));
+  require(o.mask_strategy != MaskStrategy::grid || o.encoder.grid_size() % 2 == 0,
+          text("--mask_strategy grid needs an even number of patches per side; input size ", o.encoder.img_size,
+               " with patch size ", o.encoder.patch_size, " gives ", o.encoder.grid_size()));
 }
 
 void validate(const VitOptions& o) {
   validate(o.encoder);
   require(o.num_classes > 0, text("nb_classes = ", o.num_classes, " must be positive"));
   require(o.drop_path_rate >= 0 && o.drop_path_rate < 1, text("drop_path = ", o.drop_path_rate, " must be in [0, 1)"));
+}
+
+std::string describe(const EncoderOptions& o) {
+  return text("patch_size ", o.patch_size, ", in_chans ", o.in_chans, ", embed_dim ", o.embed_dim, ", depth ", o.depth,
+              ", num_heads ", o.num_heads, ", mlp_ratio ", o.mlp_ratio);
+}
+
+std::string describe(const MaeOptions& o) {
+  return text(describe(o.encoder), "; decoder_embed_dim ", o.decoder_embed_dim, ", decoder_depth ", o.decoder_depth,
+              ", decoder_num_heads ", o.decoder_num_heads, "; mask_strategy ", to_string(o.mask_strategy),
+              o.norm_pix_loss ? ", norm_pix_loss" : "", o.loss_on_visible ? ", loss_on_visible" : "");
 }
 
 }  // namespace mae::models

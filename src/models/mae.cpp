@@ -100,7 +100,7 @@ Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mas
   const int64_t n = x.size(0);
   const int64_t length = x.size(1);
   const int64_t dim = x.size(2);
-  const auto len_keep = static_cast<int64_t>(static_cast<double>(length) * (1.0 - mask_ratio));
+  const int64_t len_keep = visible_patch_count(length, mask_ratio);
   const at::Tensor scores = noise ? *noise : at::rand({n, length}, x.options().dtype(at::kFloat));
   if (scores.sizes() != at::IntArrayRef{n, length}) {
     throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
@@ -116,7 +116,10 @@ Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mas
 EncoderOutput MaskedAutoencoderViTImpl::forward_encoder(const at::Tensor& imgs, double mask_ratio,
                                                         const std::optional<at::Tensor>& noise) {
   at::Tensor x = patch_embed->forward(imgs) + pos_embed.slice(1, 1);
-  Masking masking = random_masking(x, mask_ratio, noise);
+  Masking masking = random_masking(
+      x, mask_ratio,
+      noise ? *noise
+            : mask_scores(options_.mask_strategy, x.size(0), options_.encoder.grid_size(), mask_ratio, x.device()));
   const at::Tensor cls = (cls_token + pos_embed.slice(1, 0, 1)).expand({x.size(0), -1, -1});
   x = run_blocks(blocks, at::cat({cls, masking.kept}, 1));
   return {norm->forward(x), std::move(masking.mask), std::move(masking.ids_restore)};
@@ -143,6 +146,9 @@ at::Tensor MaskedAutoencoderViTImpl::forward_loss(const at::Tensor& imgs, const 
     target = (target - mean) / (var + 1e-6).sqrt();
   }
   const at::Tensor per_patch = (pred - target).pow(2).mean(-1);
+  if (options_.loss_on_visible) {
+    return per_patch.mean();
+  }
   return (per_patch * mask).sum() / mask.sum();
 }
 

@@ -6,6 +6,8 @@
 #include <torch/nn/modules/batchnorm.h>
 
 #include "mae/models/init.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
 
 namespace mae::models {
 
@@ -74,6 +76,22 @@ void VisionTransformerImpl::use_linear_probe_head() {
 void freeze_all_but_head(torch::nn::Module& model) {
   for (auto& item : model.named_parameters()) {
     item.value().set_requires_grad(item.key().starts_with("head."));
+  }
+}
+
+void freeze_all_but_last_blocks(VisionTransformerImpl& model, int64_t trainable_blocks) {
+  const int64_t depth = model.options().encoder.depth;
+  if (trainable_blocks < 0 || trainable_blocks > depth) {
+    throw UsageError(text("--finetune_blocks ", trainable_blocks, " is not between 0 and the model's ", depth,
+                          " blocks"));
+  }
+  for (auto& item : model.named_parameters()) {
+    const std::string& name = item.key();
+    bool trainable = name.starts_with("head.") || name.starts_with("fc_norm.") || name.starts_with("norm.");
+    for (int64_t block = depth - trainable_blocks; block < depth && !trainable; ++block) {
+      trainable = name.starts_with(text("blocks.", block, "."));
+    }
+    item.value().set_requires_grad(trainable);
   }
 }
 

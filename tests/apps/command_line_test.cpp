@@ -54,6 +54,20 @@ TEST(CommandLine, DefaultsThenConfigFileThenFlags) {
   PretrainConfig equals_form;
   parse(equals_form, {"--config=" + file.string()});
   EXPECT_EQ(equals_form.epochs, 10);
+  // What the file or the flags set is known as given; defaults are not (a checkpoint may fill those in).
+  EXPECT_EQ(config.given, (std::set<std::string>{"batch_size", "epochs", "norm_pix_loss", "mask_ratio"}));
+}
+
+TEST(CommandLine, OptionalIntegersTakeIntegersOrStayNone) {
+  FinetuneConfig config;
+  parse(config, {"--patch_size", "7", "--finetune_blocks", "0", "--cls_token"});
+  EXPECT_EQ(config.patch_size, 7);
+  EXPECT_EQ(config.finetune_blocks, 0);
+  EXPECT_FALSE(config.embed_dim.has_value());
+  EXPECT_TRUE(config.was_given("global_pool"));  // a negation flag sets its field
+  FinetuneConfig bad;
+  EXPECT_THROW(parse(bad, {"--depth", "2.5"}), mae::UsageError);
+  EXPECT_THROW(parse(bad, {"--finetune_blocks", "-1"}), mae::UsageError);
 }
 
 TEST(CommandLine, FlagsOfEveryKind) {

@@ -91,6 +91,34 @@ TEST(EvalPipeline, ResizeCenterCropNormalizeEqualsTorchvision) {
   EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-6);
 }
 
+TEST(Grayscale, EqualsPilConvertL) {
+  // Expected values printed by PIL 11: Image.fromarray(pixels).convert('L').
+  const std::vector<uint8_t> pixels{255, 0,   0,   0, 255, 0, 0,   0,   255, 12, 200, 99,
+                                    255, 255, 255, 1, 2,   3, 128, 128, 128, 77, 31,  250};
+  const cv::Mat rgb(2, 4, CV_8UC3, const_cast<uint8_t*>(pixels.data()));
+  const cv::Mat gray = to_grayscale(rgb);
+  ASSERT_EQ(gray.type(), CV_8UC1);
+  const std::vector<uint8_t> expected{76, 150, 29, 132, 255, 2, 128, 70};
+  EXPECT_EQ(std::vector<uint8_t>(gray.datastart, gray.dataend), expected);
+}
+
+TEST(Grayscale, OneChannelPipelinesNormaliseTheLuminance) {
+  const cv::Mat image = read_rgb_image(fixture_path("chelsea_97x75.png"));
+  Rng rng(0, 0, 0);
+  const at::Tensor gray = eval_transform(32, 1)(image, rng);
+  const at::Tensor rgb = eval_transform(32, 3)(image, rng);
+  ASSERT_EQ(gray.sizes(), (std::vector<int64_t>{1, 32, 32}));
+  // Undo each normalisation: the gray pixel is PIL's luminance of the RGB pixels, within 8-bit rounding.
+  const auto mean = torch::tensor({0.485F, 0.456F, 0.406F}).view({3, 1, 1});
+  const auto std = torch::tensor({0.229F, 0.224F, 0.225F}).view({3, 1, 1});
+  const auto rgb_pixels = ((rgb * std + mean) * 255).round();
+  const auto luminance = (rgb_pixels * torch::tensor({0.299F, 0.587F, 0.114F}).view({3, 1, 1})).sum(0);
+  const auto gray_pixels = (gray[0] * 0.226F + 0.449F) * 255;
+  EXPECT_LT((gray_pixels - luminance).abs().max().item<double>(), 0.51);
+  Rng pretrain_rng(0, 0, 1);
+  EXPECT_EQ(pretrain_transform(24, 1)(image, pretrain_rng).sizes(), (std::vector<int64_t>{1, 24, 24}));
+}
+
 // Mean and std of the area fraction and of log(w / h) over 20000 boxes, as the fixture script computes them.
 at::Tensor box_statistics(int height, int width, double scale_low, bool tf_style) {
   std::vector<double> areas;

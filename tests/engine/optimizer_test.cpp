@@ -8,6 +8,7 @@
 #include "mae/engine/param_groups.h"
 #include "mae/models/mae.h"
 #include "mae/models/vit.h"
+#include "mae/util/error.h"
 
 namespace {
 
@@ -68,6 +69,50 @@ TEST(ParamGroups, LayerDecayFollowsLrDecayPy) {
   EXPECT_DOUBLE_EQ(by_name.at("layer_3_decay").second, 0.05);
   EXPECT_EQ(groups.front().name, "layer_0_no_decay");  // first parameter: cls_token
   EXPECT_EQ(groups.front().names.front(), "cls_token");
+}
+
+TEST(PartialFinetune, OnlyTheLastBlocksTheNormAndTheHeadGetGradientsAndOptimizerState) {
+  mae::models::VitOptions options;
+  options.encoder = {16, 8, 3, 16, 4, 2, 4.0};
+  options.num_classes = 3;
+  mae::models::VisionTransformer model(options);
+  mae::models::freeze_all_but_last_blocks(*model, 2);
+  std::vector<std::string> trainable;
+  for (const auto& item : model->named_parameters()) {
+    if (item.value().requires_grad()) {
+      trainable.push_back(item.key());
+    }
+  }
+  for (const auto& name : trainable) {
+    EXPECT_TRUE(name.starts_with("blocks.2.") || name.starts_with("blocks.3.") || name.starts_with("fc_norm.") ||
+                name.starts_with("head."))
+        << name;
+  }
+  EXPECT_EQ(trainable.size(), 2 * 12 + 4u);  // 12 tensors per block, fc_norm and head 2 each
+  // Layer decay groups hold exactly the trainable parameters, with the scales of their layers (num_layers = 5).
+  const auto groups = layer_decay_groups(*model, 4, 0.05, 0.75);
+  std::size_t grouped = 0;
+  for (const auto& group : groups) {
+    grouped += group.params.size();
+    EXPECT_TRUE(group.name.starts_with("layer_3_") || group.name.starts_with("layer_4_") ||
+                group.name.starts_with("layer_5_"))
+        << group.name;
+  }
+  EXPECT_EQ(grouped, trainable.size());
+  AdamW optimizer(groups, 1e-3);
+  model->forward(torch::randn({2, 3, 16, 16})).sum().backward();
+  optimizer.step();
+  for (const auto& item : model->named_parameters()) {
+    EXPECT_EQ(item.value().grad().defined(), item.value().requires_grad()) << item.key();
+  }
+  EXPECT_EQ(optimizer.state_dict().toGenericDict().at("state").toGenericDict().size(), trainable.size());
+  // 0 blocks: the fine-tuning recipe as a linear probe; more blocks than the model has is an error.
+  mae::models::freeze_all_but_last_blocks(*model, 0);
+  for (const auto& item : model->named_parameters()) {
+    EXPECT_EQ(item.value().requires_grad(), item.key().starts_with("fc_norm.") || item.key().starts_with("head."))
+        << item.key();
+  }
+  EXPECT_THROW(mae::models::freeze_all_but_last_blocks(*model, 5), mae::UsageError);
 }
 
 TEST(FusedAdamW, EqualsThePlainUpdate) {

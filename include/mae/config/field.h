@@ -9,9 +9,10 @@
 
 namespace mae::config {
 
+using OptionalInt = std::optional<int>;               // type=int, default=None
 using OptionalFloat = std::optional<double>;           // argparse type=float, default=None
 using FloatList = std::optional<std::vector<double>>;  // argparse type=float, nargs='+', default=None
-using FieldTarget = std::variant<bool*, int*, double*, std::string*, OptionalFloat*, FloatList*>;
+using FieldTarget = std::variant<bool*, int*, double*, std::string*, OptionalInt*, OptionalFloat*, FloatList*>;
 
 struct Field {
   Field(std::string name, FieldTarget target, std::string help);

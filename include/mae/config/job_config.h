@@ -1,6 +1,7 @@
 #pragma once
 // Typed configurations of the three jobs. Member names and defaults are the official argparse ones of
 // main_pretrain.py, main_finetune.py and main_linprobe.py (docs/configuration.md lists them).
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,22 @@ class JobConfig {
   // Checks every field's range and the rules that span fields; throws UsageError naming the culprit.
   void validate() const;
 
+  // Whether a config file or the command line set this setting (false: it holds its default).
+  bool was_given(const std::string& name) const { return given.contains(name); }
+  std::set<std::string> given;  // filled by the config-file and command-line layers
+
   // Schedule and optimisation.
   int batch_size = 64;
   int epochs = 400;
   int accum_iter = 1;
   std::string model = "mae_vit_large_patch16";
+  // Added by mae-cpp: the encoder's shape, each overriding what --model names when set (None: the model's own).
+  OptionalInt patch_size;
+  OptionalInt in_chans;
+  OptionalInt embed_dim;
+  OptionalInt depth;
+  OptionalInt num_heads;
+  OptionalFloat mlp_ratio;
   double weight_decay = 0.05;
   OptionalFloat lr;
   double blr = 1e-3;
@@ -66,9 +78,16 @@ class PretrainConfig : public JobConfig {
   int input_size = 224;
   double mask_ratio = 0.75;
   bool norm_pix_loss = false;
+  // Added by mae-cpp: the paper's ablations (docs/ablations.md). The decoder's shape overrides the model's when set.
+  OptionalInt decoder_embed_dim;
+  OptionalInt decoder_depth;
+  OptionalInt decoder_num_heads;
+  std::string mask_strategy = "random";
+  bool loss_on_visible = false;
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;
+  void validate_job() const override;
 };
 
 // What main_finetune.py and main_linprobe.py share: a classifier built from a pretrained encoder.
@@ -77,6 +96,7 @@ class ClassifierConfig : public JobConfig {
   ClassifierConfig();
 
   std::string finetune;
+  int input_size = 224;  // main_finetune.py's flag; main_linprobe.py has none (224) and takes it as ours
   bool global_pool = true;
   int nb_classes = 1000;
   bool eval = false;
@@ -91,7 +111,6 @@ class FinetuneConfig : public ClassifierConfig {
  public:
   FinetuneConfig();
 
-  int input_size = 224;
   double drop_path = 0.1;
   OptionalFloat clip_grad;
   double layer_decay = 0.75;
@@ -108,6 +127,8 @@ class FinetuneConfig : public ClassifierConfig {
   double mixup_prob = 1.0;
   double mixup_switch_prob = 0.5;
   std::string mixup_mode = "batch";
+  // Added by mae-cpp: train only the last k blocks, the final norm and the head (paper §4.3); None: everything.
+  OptionalInt finetune_blocks;
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;
@@ -118,6 +139,9 @@ class FinetuneConfig : public ClassifierConfig {
 class LinprobeConfig : public ClassifierConfig {
  public:
   LinprobeConfig();
+
+ protected:
+  void add_job_fields(std::vector<Field>& fields) override;
 };
 
 }  // namespace mae::config

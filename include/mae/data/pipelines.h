@@ -1,6 +1,7 @@
 #pragma once
 // Each job's image pipeline, as the reference builds it (main_pretrain.py, main_finetune.py build_transform,
-// main_linprobe.py): decoded RGB image + the sample's Rng -> normalised [3, size, size] tensor.
+// main_linprobe.py): decoded RGB image + the sample's Rng -> normalised [in_chans, size, size] tensor (in_chans 1:
+// the augmented RGB image's PIL luminance, see to_model_input).
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
@@ -22,13 +23,14 @@ struct FinetuneAugmentation {
   double reprob = 0.25;
   std::string remode = "pixel";
   int recount = 1;
+  int in_chans = 3;
 };
 
 // RandomResizedCrop(size, scale=(0.2, 1.0), bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
-SampleTransform pretrain_transform(int input_size);
+SampleTransform pretrain_transform(int input_size, int in_chans = 3);
 
 // util/crop.py RandomResizedCrop(size, bicubic) + RandomHorizontalFlip + ToTensor + Normalize.
-SampleTransform linprobe_train_transform(int input_size);
+SampleTransform linprobe_train_transform(int input_size, int in_chans = 3);
 
 // timm create_transform(is_training=True) as main_finetune.py calls it: RandomResizedCrop(size, (0.08, 1), bicubic)
 // + RandomHorizontalFlip + RandAugment (or ColorJitter(x, x, x) without aa) + ToTensor + Normalize + RandomErasing.
@@ -36,6 +38,6 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
 
 // Resize(int(size / crop_pct), bicubic) + CenterCrop(size) + ToTensor + Normalize, crop_pct = 224/256 up to 224
 // pixels and 1 above (linear probing's Resize(256) + CenterCrop(224) is the 224 case).
-SampleTransform eval_transform(int input_size);
+SampleTransform eval_transform(int input_size, int in_chans = 3);
 
 }  // namespace mae::data

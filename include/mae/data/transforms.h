@@ -12,6 +12,9 @@ namespace mae::data {
 
 inline constexpr std::array<float, 3> kImagenetMean{0.485F, 0.456F, 0.406F};
 inline constexpr std::array<float, 3> kImagenetStd{0.229F, 0.224F, 0.225F};
+// For 1-channel (--in_chans 1) input: the averages of ImageNet's three channel statistics.
+inline constexpr std::array<float, 3> kGrayMean{0.449F, 0.449F, 0.449F};
+inline constexpr std::array<float, 3> kGrayStd{0.226F, 0.226F, 0.226F};
 
 struct CropBox {
   int top = 0;
@@ -43,5 +46,13 @@ cv::Mat horizontal_flip(const cv::Mat& image);
 // ToTensor + Normalize: [C, H, W] float32, (pixel / 255 - mean) / std.
 at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean = kImagenetMean,
                                 const std::array<float, 3>& std = kImagenetStd);
+
+// PIL's convert('L'): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16 (ITU-R 601-2 luma), bit-exact.
+cv::Mat to_grayscale(const cv::Mat& rgb);
+
+// The last step of every pipeline: RGB normalised with the ImageNet statistics ([3, H, W]) or, for in_chans 1, the
+// image's PIL luminance normalised with kGrayMean/kGrayStd ([1, H, W]). Augmentations run on RGB before it, so
+// RandAugment's colour operations keep their meaning.
+at::Tensor to_model_input(const cv::Mat& rgb, int in_chans);
 
 }  // namespace mae::data

@@ -42,6 +42,9 @@ TrainingState load_training_checkpoint(const std::string& path);
 // dict (.pth) or a .safetensors file. A "module." prefix on every key (a DDP-wrapped save) is removed.
 models::NamedTensors load_model_weights(const std::string& path);
 
+// The `args` entry of a .pth checkpoint; None for a file without one (a bare state dict, a .safetensors file).
+c10::IValue load_checkpoint_args(const std::string& path);
+
 // The resolved configuration as a dict for `args`.
 c10::IValue config_as_dict(const config::JobConfig& config);
 

@@ -2,6 +2,9 @@
 // The numbers that define a model. Defaults are models_mae.py's MaskedAutoencoderViT and timm's VisionTransformer
 // defaults; the official names (factory.h) fill them in.
 #include <cstdint>
+#include <string>
+
+#include "mae/models/masking.h"
 
 namespace mae::models {
 
@@ -24,6 +27,9 @@ struct MaeOptions {
   int64_t decoder_depth = 8;
   int64_t decoder_num_heads = 16;
   bool norm_pix_loss = false;
+  // The ablations the reference does not offer (defaults: its behaviour).
+  MaskStrategy mask_strategy = MaskStrategy::random;
+  bool loss_on_visible = false;  // the loss over every patch instead of the removed ones only
 };
 
 struct VitOptions {
@@ -38,5 +44,10 @@ struct VitOptions {
 void validate(const EncoderOptions& options);
 void validate(const MaeOptions& options);
 void validate(const VitOptions& options);
+
+// "patch_size 16, in_chans 3, embed_dim 768, depth 12, num_heads 12, mlp_ratio 4" for logs and error messages; the
+// MAE's adds its decoder, mask strategy and loss.
+std::string describe(const EncoderOptions& options);
+std::string describe(const MaeOptions& options);
 
 }  // namespace mae::models

@@ -31,12 +31,13 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
  public:
   explicit MaskedAutoencoderViTImpl(const MaeOptions& options);
 
-  // `noise` ([N, L], uniform in [0, 1)) decides which patches are kept (the smallest); drawn with torch::rand
-  // when not given.
+  // `noise` ([N, L]) decides which patches are kept (the smallest); drawn by mask_scores() for the model's mask
+  // strategy when not given (torch::rand for the default random masking, as the reference).
   MaeOutput forward(const at::Tensor& imgs, double mask_ratio = 0.75, const std::optional<at::Tensor>& noise = {});
   EncoderOutput forward_encoder(const at::Tensor& imgs, double mask_ratio,
                                 const std::optional<at::Tensor>& noise = {});
   at::Tensor forward_decoder(const at::Tensor& latent, const at::Tensor& ids_restore);
+  // Mean squared error per patch, averaged over the removed patches (over all with loss_on_visible).
   at::Tensor forward_loss(const at::Tensor& imgs, const at::Tensor& pred, const at::Tensor& mask) const;
 
   // Keeps int(L * (1 - mask_ratio)) tokens per sample: those with the smallest noise.

@@ -40,4 +40,8 @@ TORCH_MODULE(VisionTransformer);
 // Linear probing: requires_grad = false on every parameter whose name does not start with "head.".
 void freeze_all_but_head(torch::nn::Module& model);
 
+// Partial fine-tuning (paper §4.3, Figure 9): only the last `trainable_blocks` blocks, the final norm (fc_norm with
+// global pooling, norm with the class token) and the head keep requires_grad. 0 leaves the norm and the head.
+void freeze_all_but_last_blocks(VisionTransformerImpl& model, int64_t trainable_blocks);
+
 }  // namespace mae::models

@@ -47,6 +47,10 @@ void add_option(CLI::App& app, const config::Field& field) {
                  [&](int* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
                  [&](double* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
                  [&](std::string* target) { app.add_option(flag, *target, help)->multi_option_policy(kLastWins); },
+                 [&](config::OptionalInt* target) {
+                   app.add_option_function<int>(flag, [target](const int& v) { *target = v; }, help)
+                       ->multi_option_policy(kLastWins);
+                 },
                  [&](config::OptionalFloat* target) {
                    app.add_option_function<double>(flag, [target](const double& v) { *target = v; }, help)
                        ->multi_option_policy(kLastWins);
@@ -116,6 +120,11 @@ ParseResult parse_command_line(const Program& program, config::JobConfig& config
   }
   if (!app.remaining().empty()) {
     reject_extra(app.remaining().front(), fields);
+  }
+  for (const auto& field : fields) {
+    if (app.count("--" + field.name) > 0) {
+      config.given.insert(field.name);
+    }
   }
   config.validate();
   return ParseResult::run;

@@ -1,0 +1,43 @@
+#pragma once
+// The model a job builds: --model's architecture with the shape settings that override it (--patch_size,
+// --embed_dim, --depth, --num_heads, --mlp_ratio, --in_chans, --input_size, and the decoder's), and the rules that
+// keep it consistent with checkpoints. Resolution writes every shape setting back into the config, so the `args` of
+// each checkpoint records the whole architecture and the next job can rebuild it without the user repeating flags.
+#include <ATen/core/ivalue.h>
+
+#include <optional>
+#include <string>
+
+#include "mae/models/architecture.h"
+
+namespace mae::config {
+class JobConfig;
+class PretrainConfig;
+class ClassifierConfig;
+}  // namespace mae::config
+
+namespace mae::engine {
+
+// --model's MAE architecture, overridden by the settings given; fills the unset ones in `config`.
+models::MaeOptions resolve_mae_architecture(config::PretrainConfig& config);
+
+// The classifier's architecture. Its encoder comes from the checkpoint `source_args` describes (the `args` of the
+// --finetune checkpoint, or of the --resume one for --eval) when that records one (ours record all of it; the
+// official ones name their --model): then --model and the shape settings only need to be given to be checked, and a
+// difference is a UsageError naming both shapes; --input_size defaults to the checkpoint's too. Without a recorded
+// architecture, --model and the settings given decide. Fills the unset settings (and --model) in `config`.
+models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, const c10::IValue& source_args,
+                                            const std::string& source_path);
+
+// The encoder a checkpoint's `args` records: our shape settings, else the official --model name and --input_size.
+std::optional<models::EncoderOptions> recorded_encoder(const c10::IValue& args);
+
+// The MAE (decoder and loss settings included) a pre-training checkpoint's `args` records, for mae_visualize.
+std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& args);
+
+// --resume: every shape setting the checkpoint's `args` and the run both record must agree; otherwise a UsageError
+// that names each difference with both values.
+void check_same_architecture(const c10::IValue& checkpoint_args, const config::JobConfig& config,
+                             const std::string& path);
+
+}  // namespace mae::engine

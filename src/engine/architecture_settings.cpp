@@ -1,0 +1,237 @@
+#include "mae/engine/architecture_settings.h"
+
+#include <array>
+#include <functional>
+
+#include "mae/config/job_config.h"
+#include "mae/engine/checkpoint.h"
+#include "mae/models/factory.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+using models::EncoderOptions;
+
+// The encoder's shape settings: their names (= config fields = `args` keys) and where they live in EncoderOptions.
+struct EncoderSetting {
+  const char* name;
+  std::function<double(const EncoderOptions&)> get;
+  std::function<void(EncoderOptions&, double)> set;
+};
+
+template <typename Member>
+EncoderSetting setting(const char* name, Member EncoderOptions::*member) {
+  return {name, [member](const EncoderOptions& e) { return static_cast<double>(e.*member); },
+          [member](EncoderOptions& e, double v) { e.*member = static_cast<Member>(v); }};
+}
+
+const std::array<EncoderSetting, 6>& encoder_settings() {
+  static const std::array<EncoderSetting, 6> settings{
+      setting("patch_size", &EncoderOptions::patch_size), setting("in_chans", &EncoderOptions::in_chans),
+      setting("embed_dim", &EncoderOptions::embed_dim),   setting("depth", &EncoderOptions::depth),
+      setting("num_heads", &EncoderOptions::num_heads),   setting("mlp_ratio", &EncoderOptions::mlp_ratio)};
+  return settings;
+}
+
+// Every key a checkpoint's args and a run must agree on to share weights.
+constexpr std::array<const char*, 10> kShapeKeys{"input_size", "patch_size",        "in_chans",      "embed_dim",
+                                                 "depth",      "num_heads",         "mlp_ratio",     "decoder_embed_dim",
+                                                 "decoder_depth", "decoder_num_heads"};
+
+std::optional<c10::impl::GenericDict> as_dict(const c10::IValue& args) {
+  return args.isGenericDict() ? std::optional(args.toGenericDict()) : std::nullopt;
+}
+
+std::optional<double> number_arg(const c10::impl::GenericDict& args, const std::string& key) {
+  if (!args.contains(key)) {
+    return std::nullopt;
+  }
+  const c10::IValue value = args.at(key);
+  if (value.isInt()) {
+    return static_cast<double>(value.toInt());
+  }
+  return value.isDouble() ? std::optional(value.toDouble()) : std::nullopt;
+}
+
+std::optional<std::string> string_arg(const c10::impl::GenericDict& args, const std::string& key) {
+  return args.contains(key) && args.at(key).isString() ? std::optional(args.at(key).toStringRef()) : std::nullopt;
+}
+
+// The config's value of an encoder setting, when given.
+std::optional<double> override_of(const config::JobConfig& config, const std::string& name) {
+  if (name == "mlp_ratio") {
+    return config.mlp_ratio;
+  }
+  const std::optional<int> value = name == "patch_size" ? config.patch_size
+                                   : name == "in_chans" ? config.in_chans
+                                   : name == "embed_dim" ? config.embed_dim
+                                   : name == "depth"     ? config.depth
+                                                         : config.num_heads;
+  return value ? std::optional<double>(*value) : std::nullopt;
+}
+
+void apply_overrides(const config::JobConfig& config, EncoderOptions& encoder) {
+  for (const auto& s : encoder_settings()) {
+    if (const auto value = override_of(config, s.name)) {
+      s.set(encoder, *value);
+    }
+  }
+}
+
+void record_encoder(config::JobConfig& config, const EncoderOptions& e) {
+  config.patch_size = static_cast<int>(e.patch_size);
+  config.in_chans = static_cast<int>(e.in_chans);
+  config.embed_dim = static_cast<int>(e.embed_dim);
+  config.depth = static_cast<int>(e.depth);
+  config.num_heads = static_cast<int>(e.num_heads);
+  config.mlp_ratio = e.mlp_ratio;
+}
+
+// "vit_base_patch16" for "mae_vit_base_patch16" or "vit_base_patch16"; empty for a name we do not know.
+std::string classifier_name(const std::string& model) {
+  const std::string name = model.starts_with("mae_") ? model.substr(4) : model;
+  for (const auto& known : models::vit_architecture_names()) {
+    if (known == name) {
+      return name;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<EncoderOptions> recorded_encoder(const c10::IValue& args) {
+  const auto dict = as_dict(args);
+  if (!dict) {
+    return std::nullopt;
+  }
+  // Our checkpoints record every shape setting; an official one names its --model, whose shape stands for them.
+  const auto model = string_arg(*dict, "model");
+  const bool known_model = model && !classifier_name(*model).empty();
+  std::optional<EncoderOptions> encoder =
+      known_model ? models::vit_architecture(classifier_name(*model)).encoder : EncoderOptions{};
+  for (const auto& s : encoder_settings()) {
+    if (const auto value = number_arg(*dict, s.name)) {
+      s.set(*encoder, *value);
+    } else if (!known_model) {
+      return std::nullopt;
+    }
+  }
+  if (const auto input_size = number_arg(*dict, "input_size")) {
+    encoder->img_size = static_cast<int64_t>(*input_size);
+  }
+  return encoder;
+}
+
+std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& args) {
+  const auto encoder = recorded_encoder(args);
+  if (!encoder) {
+    return std::nullopt;
+  }
+  const auto dict = *as_dict(args);
+  models::MaeOptions options;
+  const auto model = string_arg(dict, "model");
+  if (model && !classifier_name(*model).empty()) {
+    options = models::mae_architecture("mae_" + classifier_name(*model));  // the model's decoder
+  }
+  options.encoder = *encoder;
+  if (const auto v = number_arg(dict, "decoder_embed_dim")) {
+    options.decoder_embed_dim = static_cast<int64_t>(*v);
+  }
+  if (const auto v = number_arg(dict, "decoder_depth")) {
+    options.decoder_depth = static_cast<int64_t>(*v);
+  }
+  if (const auto v = number_arg(dict, "decoder_num_heads")) {
+    options.decoder_num_heads = static_cast<int64_t>(*v);
+  }
+  options.norm_pix_loss = dict.contains("norm_pix_loss") && dict.at("norm_pix_loss").isBool() &&
+                          dict.at("norm_pix_loss").toBool();
+  options.loss_on_visible = dict.contains("loss_on_visible") && dict.at("loss_on_visible").isBool() &&
+                            dict.at("loss_on_visible").toBool();
+  if (const auto strategy = string_arg(dict, "mask_strategy")) {
+    options.mask_strategy = models::parse_mask_strategy(*strategy);
+  }
+  return options;
+}
+
+models::MaeOptions resolve_mae_architecture(config::PretrainConfig& config) {
+  models::MaeOptions options = models::mae_architecture(config.model);
+  apply_overrides(config, options.encoder);
+  options.encoder.img_size = config.input_size;
+  options.decoder_embed_dim = config.decoder_embed_dim.value_or(static_cast<int>(options.decoder_embed_dim));
+  options.decoder_depth = config.decoder_depth.value_or(static_cast<int>(options.decoder_depth));
+  options.decoder_num_heads = config.decoder_num_heads.value_or(static_cast<int>(options.decoder_num_heads));
+  options.norm_pix_loss = config.norm_pix_loss;
+  options.mask_strategy = models::parse_mask_strategy(config.mask_strategy);
+  options.loss_on_visible = config.loss_on_visible;
+  models::validate(options);
+  record_encoder(config, options.encoder);
+  config.decoder_embed_dim = static_cast<int>(options.decoder_embed_dim);
+  config.decoder_depth = static_cast<int>(options.decoder_depth);
+  config.decoder_num_heads = static_cast<int>(options.decoder_num_heads);
+  return options;
+}
+
+models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, const c10::IValue& source_args,
+                                            const std::string& source_path) {
+  const auto recorded = recorded_encoder(source_args);
+  const bool from_checkpoint = recorded && !config.was_given("model");
+  EncoderOptions encoder = from_checkpoint ? *recorded : models::vit_architecture(config.model).encoder;
+  apply_overrides(config, encoder);
+  if (recorded) {
+    std::vector<std::string> differences;
+    for (const auto& s : encoder_settings()) {
+      if (s.get(encoder) != s.get(*recorded)) {
+        differences.emplace_back(s.name);
+      }
+    }
+    if (!differences.empty()) {
+      std::string names;
+      for (const auto& name : differences) {
+        names += (names.empty() ? "" : ", ") + name;
+      }
+      throw UsageError(text(source_path, " holds a model of ", models::describe(*recorded), "; the settings ask for ",
+                            models::describe(encoder), " (--model ", config.model, " and the shape flags given). They differ "
+                            "in ", names, ": drop those settings to use the checkpoint's, or pass its values"));
+    }
+  }
+  encoder.img_size = recorded && !config.was_given("input_size") ? recorded->img_size : config.input_size;
+  if (from_checkpoint) {
+    const auto model = string_arg(*as_dict(source_args), "model");
+    if (model && !classifier_name(*model).empty()) {
+      config.model = classifier_name(*model);
+    }
+  }
+  models::VitOptions options;
+  options.encoder = encoder;
+  options.num_classes = config.nb_classes;
+  options.global_pool = config.global_pool;
+  models::validate(options);
+  record_encoder(config, encoder);
+  config.input_size = static_cast<int>(encoder.img_size);
+  return options;
+}
+
+void check_same_architecture(const c10::IValue& checkpoint_args, const config::JobConfig& config,
+                             const std::string& path) {
+  const auto theirs = as_dict(checkpoint_args);
+  const auto ours = as_dict(config_as_dict(config));
+  if (!theirs || !ours) {
+    return;
+  }
+  std::string differences;
+  for (const char* key : kShapeKeys) {
+    const auto a = number_arg(*theirs, key);
+    const auto b = number_arg(*ours, key);
+    if (a && b && *a != *b) {
+      differences += text(differences.empty() ? "" : "; ", key, " ", *a, " in the checkpoint, ", *b, " in this run");
+    }
+  }
+  if (!differences.empty()) {
+    throw UsageError(text("--resume ", path, " was written by another architecture: ", differences));
+  }
+}
+
+}  // namespace mae::engine
