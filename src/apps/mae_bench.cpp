@@ -1,12 +1,15 @@
-// mae_bench: throughput measurements. `mae_bench data` times the pre-training input pipeline (decode +
-// RandomResizedCrop + flip + normalise + batching) through the threaded loader; scripts/bench_data.py runs the same
-// pipeline in torchvision for comparison (docs/BENCHMARKS.md).
+// mae_bench: throughput measurements (docs/BENCHMARKS.md).
+//   mae_bench step: one job's training step (or inference) on synthetic or real data: images/s, step time, FLOPs,
+//                   MFU, peak memory; scripts/bench_reference.py times the same step in Python PyTorch.
+//   mae_bench data: the pre-training input pipeline (decode + RandomResizedCrop + flip + normalise + batching)
+//                   through the threaded loader; scripts/bench_data.py runs it in torchvision.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <iostream>
 
 #include "mae/data/loader.h"
+#include "mae/engine/step_bench.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -51,6 +54,23 @@ void bench_data(const DataBenchOptions& options) {
                          " images/s per thread\n");
 }
 
+void print_step(const mae::engine::StepBenchOptions& o, const mae::engine::StepBenchResult& r, bool json) {
+  if (json) {
+    std::cout << mae::engine::to_json(o, r) << '\n';
+    return;
+  }
+  std::cout << mae::text("mae-cpp ", o.job, " step, ", o.model, " at ", o.input_size, " px, batch ", o.batch_size, ", ",
+                         o.amp == "off" ? "fp32" : o.amp, " on ", o.device, " (", r.threads, " threads), ",
+                         o.data.empty() ? "synthetic data" : "data from " + o.data, ":\n",
+                         "  step time ", mae::fixed(r.median_step_seconds * 1e3, 1), " ms (median of ", o.iters,
+                         " after ", o.warmup, " warm-up), ", mae::fixed(r.images_per_second, 2), " images/s\n",
+                         "  model FLOPs ", mae::fixed(r.flops_per_image / 1e9, 2), " GFLOP/image, achieved ",
+                         mae::fixed(r.achieved_flops / 1e12, 3), " TFLOP/s",
+                         r.mfu ? mae::text(", MFU ", mae::fixed(*r.mfu * 100, 1), "%") : std::string(), "\n",
+                         "  memory: ", r.memory_kind, " ", mae::fixed(static_cast<double>(r.peak_memory_bytes) / (1 << 20), 0),
+                         " MiB\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,10 +84,31 @@ int main(int argc, char** argv) {
   data_command->add_option("--batch_size", data.batch_size, "Images per batch")->capture_default_str();
   data_command->add_option("--input_size", data.input_size, "Output size")->capture_default_str();
   data_command->add_option("--epochs", data.epochs, "Timed passes over the folder")->capture_default_str();
+  mae::engine::StepBenchOptions step;
+  bool json = false;
+  auto* step_command = app.add_subcommand("step", "Training-step (or inference) throughput of one job");
+  step_command->add_option("--job", step.job, "pretrain, finetune, linprobe or inference")->capture_default_str();
+  step_command->add_option("--model", step.model, "Model name (MAE or classifier; each job takes its own)")
+      ->capture_default_str();
+  step_command->add_option("--batch_size", step.batch_size, "Images per step")->capture_default_str();
+  step_command->add_option("--input_size", step.input_size, "Image size")->capture_default_str();
+  step_command->add_option("--amp", step.amp, "off (fp32) or bf16 autocast")->capture_default_str();
+  step_command->add_option("--device", step.device, "cpu, cuda or cuda:N")->capture_default_str();
+  step_command->add_option("--warmup", step.warmup, "Untimed steps first")->capture_default_str();
+  step_command->add_option("--iters", step.iters, "Timed steps (the median is reported)")->capture_default_str();
+  step_command->add_option("--mask_ratio", step.mask_ratio, "Pre-training masking ratio")->capture_default_str();
+  step_command->add_option("--data", step.data, "Image folder: feed the steps through the real loader");
+  step_command->add_option("--num_workers", step.num_workers, "Loader threads with --data")->capture_default_str();
+  step_command->add_option("--peak_tflops", step.peak_tflops, "The device's peak TFLOP/s, to report the MFU");
+  step_command->add_option("--seed", step.seed, "Seed of the weights and synthetic data")->capture_default_str();
+  step_command->add_flag("--json", json, "Print one JSON line instead of text");
   try {
     app.parse(argc, argv);
     if (*data_command) {
       bench_data(data);
+    }
+    if (*step_command) {
+      print_step(step, mae::engine::run_step_bench(step), json);
     }
   } catch (const CLI::ParseError& error) {
     return app.exit(error);

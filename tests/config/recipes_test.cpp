@@ -1,4 +1,5 @@
-// Every file in configs/ is a valid configuration of its job (finetune_*, linprobe_*, the rest pretraining).
+// Every file in configs/ is a valid configuration of its job (finetune_* or *_finetune.json, linprobe_* or
+// *_linprobe.json, the rest pretraining).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -13,10 +14,10 @@
 namespace {
 
 std::unique_ptr<mae::config::JobConfig> config_for(const std::string& file_name) {
-  if (file_name.starts_with("finetune_")) {
+  if (file_name.starts_with("finetune_") || file_name.ends_with("_finetune.json")) {
     return std::make_unique<mae::config::FinetuneConfig>();
   }
-  if (file_name.starts_with("linprobe_")) {
+  if (file_name.starts_with("linprobe_") || file_name.ends_with("_linprobe.json")) {
     return std::make_unique<mae::config::LinprobeConfig>();
   }
   return std::make_unique<mae::config::PretrainConfig>();

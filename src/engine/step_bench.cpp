@@ -1,0 +1,280 @@
+#include "mae/engine/step_bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <sys/resource.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "mae/data/loader.h"
+#include "mae/engine/autocast.h"
+#include "mae/engine/losses.h"
+#include "mae/engine/optimizer.h"
+#include "mae/engine/param_groups.h"
+#include "mae/models/factory.h"
+#include "mae/models/flops.h"
+#include "mae/models/mae.h"
+#include "mae/models/vit.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+using Step = std::function<void(const at::Tensor& images, const at::Tensor& labels)>;
+
+// What a job's step needs: the step itself, its FLOPs per image, and what keeps its model and optimizer alive.
+struct PreparedStep {
+  Step step;
+  double flops_per_image = 0.0;
+  std::shared_ptr<void> owner;
+};
+
+std::string mae_name(const std::string& model) { return model.starts_with("mae_") ? model : "mae_" + model; }
+std::string classifier_name(const std::string& model) { return model.starts_with("mae_") ? model.substr(4) : model; }
+
+// engine_pretrain.train_one_epoch's step: MAE loss, backward, AdamW (betas 0.9, 0.95) over the weight-decay groups.
+PreparedStep pretrain_step(const models::MaeOptions& architecture, const StepBenchOptions& o, const at::Device& device,
+                           const std::optional<at::ScalarType>& autocast) {
+  struct Owner {
+    models::MaskedAutoencoderViT model;
+    std::unique_ptr<AdamW> optimizer;
+  };
+  auto owner = std::make_shared<Owner>(Owner{models::MaskedAutoencoderViT(architecture), nullptr});
+  owner->model->to(device);
+  owner->optimizer = std::make_unique<AdamW>(weight_decay_groups(*owner->model, 0.05), 1.5e-4,
+                                             std::array<double, 2>{0.9, 0.95});
+  const double mask_ratio = o.mask_ratio;
+  Step step = [owner, mask_ratio, device, autocast](const at::Tensor& images, const at::Tensor&) {
+    at::Tensor loss;
+    {
+      const AutocastScope scope(device.type(), autocast.value_or(at::kBFloat16), autocast.has_value());
+      loss = owner->model->forward(images, mask_ratio).loss;
+    }
+    loss.backward();
+    owner->optimizer->step();
+    owner->optimizer->zero_grad();
+  };
+  return {step, 3.0 * models::mae_forward_flops(architecture, mask_ratio), owner};
+}
+
+// engine_finetune.train_one_epoch's step (no mixup): label-smoothing cross-entropy, AdamW over layer-decay groups;
+// linear probing: BN + Linear head on the frozen encoder, LARS; inference: eval-mode forward without autograd.
+PreparedStep classifier_step(const models::VitOptions& architecture, const StepBenchOptions& o,
+                             const at::Device& device, const std::optional<at::ScalarType>& autocast) {
+  struct Owner {
+    models::VisionTransformer model;
+    std::unique_ptr<Optimizer> optimizer;
+  };
+  auto owner = std::make_shared<Owner>(Owner{models::VisionTransformer(architecture), nullptr});
+  models::VisionTransformerImpl& model = *owner->model;
+  const double forward = models::vit_forward_flops(architecture);
+  double flops = forward;
+  if (o.job == "finetune") {
+    owner->optimizer = std::make_unique<AdamW>(
+        layer_decay_groups(model, architecture.encoder.depth, 0.05, 0.75), 1e-3);
+    flops = 3.0 * forward;
+  } else if (o.job == "linprobe") {
+    model.use_linear_probe_head();
+    models::freeze_all_but_head(model);
+    ParamGroup head{"head", {}, {}, 0.0};
+    for (const auto& item : model.probe_head->named_parameters()) {
+      head.names.push_back("head." + item.key());
+      head.params.push_back(item.value());
+    }
+    owner->optimizer = std::make_unique<Lars>(std::vector<ParamGroup>{head}, 0.1);
+    // The frozen encoder runs forward only; the head's backward is negligible.
+    flops = forward + 2.0 * 2.0 * static_cast<double>(architecture.encoder.embed_dim * architecture.num_classes);
+  } else {
+    model.eval();
+  }
+  owner->model->to(device);
+  const bool training = o.job != "inference";
+  const bool probe = o.job == "linprobe";
+  Step step = [owner, training, probe, device, autocast](const at::Tensor& images, const at::Tensor& labels) {
+    const AutocastScope scope(device.type(), autocast.value_or(at::kBFloat16), autocast.has_value());
+    if (!training) {
+      const c10::NoGradGuard no_grad;
+      owner->model->forward(images);
+      return;
+    }
+    const at::Tensor logits = owner->model->forward(images).to(at::kFloat);
+    at::Tensor loss = probe ? at::cross_entropy_loss(logits, labels) : label_smoothing_cross_entropy(logits, labels, 0.1);
+    loss.backward();
+    owner->optimizer->step();
+    owner->optimizer->zero_grad();
+  };
+  return {step, flops, owner};
+}
+
+data::SampleTransform transform_for(const std::string& job, int input_size) {
+  if (job == "pretrain") {
+    return data::pretrain_transform(input_size);
+  }
+  if (job == "finetune") {
+    data::FinetuneAugmentation augmentation;
+    augmentation.input_size = input_size;
+    return data::finetune_train_transform(augmentation);
+  }
+  return job == "linprobe" ? data::linprobe_train_transform(input_size) : data::eval_transform(input_size);
+}
+
+// Batches for the timed loop: one fixed synthetic batch, or the real loader cycling through epochs.
+class BatchSource {
+ public:
+  BatchSource(const StepBenchOptions& o, int64_t num_classes, const at::Device& device) : device_(device) {
+    if (o.data.empty()) {
+      images_ = at::randn({o.batch_size, 3, o.input_size, o.input_size}).to(device);
+      labels_ = at::randint(num_classes, {o.batch_size}, at::TensorOptions().dtype(at::kLong)).to(device);
+      return;
+    }
+    data::LoaderOptions loader_options;
+    loader_options.batch_size = o.batch_size;
+    loader_options.num_workers = o.num_workers;
+    loader_options.pin_memory = device.is_cuda();
+    loader_options.seed = o.seed;
+    loader_ = std::make_unique<data::DataLoader>(data::ImageFolder::without_labels(o.data),
+                                                 transform_for(o.job, o.input_size), loader_options);
+    if (loader_->batches_per_epoch() == 0) {
+      throw UsageError(text("--data ", o.data, " has fewer images than --batch_size ", o.batch_size));
+    }
+    loader_->start_epoch(epoch_);
+  }
+
+  std::pair<at::Tensor, at::Tensor> next() {
+    if (!loader_) {
+      return {images_, labels_};
+    }
+    auto batch = loader_->next();
+    if (!batch) {
+      loader_->start_epoch(++epoch_);
+      batch = loader_->next();
+    }
+    return {batch->images.to(device_, /*non_blocking=*/true), batch->labels.to(device_, /*non_blocking=*/true)};
+  }
+
+ private:
+  at::Device device_;
+  at::Tensor images_;
+  at::Tensor labels_;
+  std::unique_ptr<data::DataLoader> loader_;
+  int64_t epoch_ = 0;
+};
+
+int64_t peak_memory(const at::Device& device) {
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return stats.allocated_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+}  // namespace
+
+StepBenchResult run_step_bench(const StepBenchOptions& o) {
+  static const std::vector<std::string> jobs{"pretrain", "finetune", "linprobe", "inference"};
+  if (std::find(jobs.begin(), jobs.end(), o.job) == jobs.end()) {
+    throw UsageError(text("unknown job '", o.job, "' (choose from pretrain, finetune, linprobe, inference)"));
+  }
+  if (o.amp != "off" && o.amp != "bf16") {
+    throw UsageError(text("--amp ", o.amp, ": the step benchmark runs off (fp32) or bf16"));
+  }
+  if (o.batch_size < 1 || o.iters < 1 || o.warmup < 0) {
+    throw UsageError("--batch_size and --iters must be positive, --warmup not negative");
+  }
+  const at::Device device(o.device);
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw UsageError(text("--device ", o.device, ": CUDA is not available on this machine"));
+  }
+  const std::optional<at::ScalarType> autocast =
+      o.amp == "bf16" ? std::optional<at::ScalarType>(at::kBFloat16) : std::nullopt;
+  torch::manual_seed(o.seed);
+
+  StepBenchResult result;
+  result.architecture = models::mae_architecture(mae_name(o.model));
+  result.architecture.encoder.img_size = o.input_size;
+  PreparedStep prepared;
+  if (o.job == "pretrain") {
+    prepared = pretrain_step(result.architecture, o, device, autocast);
+  } else {
+    models::VitOptions classifier = models::vit_architecture(classifier_name(o.model));
+    classifier.encoder.img_size = o.input_size;
+    classifier.global_pool = o.job != "linprobe";
+    classifier.drop_path_rate = o.job == "finetune" ? 0.1 : 0.0;
+    result.num_classes = classifier.num_classes;
+    prepared = classifier_step(classifier, o, device, autocast);
+  }
+  BatchSource source(o, std::max<int64_t>(result.num_classes, 1), device);
+
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> seconds;
+  for (int i = 0; i < o.warmup + o.iters; ++i) {
+    const auto start = Clock::now();
+    const auto [images, labels] = source.next();
+    prepared.step(images, labels);
+    if (device.is_cuda()) {
+      torch::cuda::synchronize(device.index());
+    }
+    if (i >= o.warmup) {
+      seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+  }
+  std::sort(seconds.begin(), seconds.end());
+  result.median_step_seconds = seconds[(seconds.size() - 1) / 2];  // the lower median, as statistics.median_low
+  result.images_per_second = o.batch_size / result.median_step_seconds;
+  result.flops_per_image = prepared.flops_per_image;
+  result.achieved_flops = result.flops_per_image * result.images_per_second;
+  if (o.peak_tflops > 0) {
+    result.mfu = result.achieved_flops / (o.peak_tflops * 1e12);
+  }
+  result.peak_memory_bytes = peak_memory(device);
+  result.memory_kind = device.is_cuda() ? "CUDA allocator peak" : "peak RSS";
+  result.threads = at::get_num_threads();
+  return result;
+}
+
+std::string to_json(const StepBenchOptions& o, const StepBenchResult& r) {
+  const models::EncoderOptions& e = r.architecture.encoder;
+  nlohmann::ordered_json line{
+      {"implementation", "mae-cpp"},
+      {"job", o.job},
+      {"model", o.model},
+      {"batch_size", o.batch_size},
+      {"input_size", o.input_size},
+      {"amp", o.amp},
+      {"device", o.device},
+      {"data", o.data.empty() ? "synthetic" : o.data},
+      {"threads", r.threads},
+      {"architecture",
+       {{"patch_size", e.patch_size},
+        {"in_chans", e.in_chans},
+        {"embed_dim", e.embed_dim},
+        {"depth", e.depth},
+        {"num_heads", e.num_heads},
+        {"mlp_ratio", e.mlp_ratio},
+        {"decoder_embed_dim", r.architecture.decoder_embed_dim},
+        {"decoder_depth", r.architecture.decoder_depth},
+        {"decoder_num_heads", r.architecture.decoder_num_heads},
+        {"mask_ratio", o.mask_ratio},
+        {"num_classes", r.num_classes}}},
+      {"median_step_seconds", r.median_step_seconds},
+      {"images_per_second", r.images_per_second},
+      {"flops_per_image", r.flops_per_image},
+      {"achieved_tflops", r.achieved_flops / 1e12},
+      {"mfu", r.mfu ? nlohmann::ordered_json(*r.mfu) : nlohmann::ordered_json(nullptr)},
+      {"peak_memory_bytes", r.peak_memory_bytes},
+      {"memory_kind", r.memory_kind}};
+  return line.dump();
+}
+
+}  // namespace mae::engine
