@@ -48,6 +48,10 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("local_rank", &local_rank, "Accepted for torch.distributed.launch; unused");
   f.emplace_back("dist_on_itp", &dist_on_itp, "Take ranks from Open MPI's environment");
   f.emplace_back("dist_url", &dist_url, "URL used to set up distributed training");
+  f.emplace_back("dist_timeout", &dist_timeout, "Seconds a collective waits for the other ranks before the job "
+                                                "fails with an error naming the operation")
+      .at_least(1)
+      .ours();
   f.emplace_back("save_every", &save_every, "Write checkpoint-<epoch>.pth every N epochs and after the last (0: last "
                                             "only)").at_least(0).ours();
   f.emplace_back("save_last", &save_last, "Write checkpoint-last.pth after every epoch, for --resume auto")

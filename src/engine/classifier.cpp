@@ -50,7 +50,10 @@ struct EvalStats {
 };
 
 // engine_finetune.evaluate: plain cross-entropy, top-1 / top-5; the loss meter averages batches, accuracy samples.
-EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context) {
+// With --dist_eval each rank evaluates its shard and the meters are summed over the ranks; without it every rank
+// evaluates the whole set, as the reference.
+EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
+                   const DataParallel& parallel) {
   const c10::NoGradGuard no_grad;
   model->eval();
   loader.start_epoch(0);
@@ -74,6 +77,9 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
     logger.iteration_done(step);
   }
   logger.finish();
+  if (parallel.active() && loader.sharded()) {
+    logger.synchronize([&](std::vector<double>& values) { parallel.sum(values, "reduction of the test metrics"); });
+  }
   const EvalStats stats{logger.global_average("loss"), logger.global_average("acc1"), logger.global_average("acc5")};
   log::info(text("* Acc@1 ", fixed(stats.acc1, 3), " Acc@5 ", fixed(stats.acc5, 3), " loss ", fixed(stats.loss, 3)));
   return stats;
@@ -93,6 +99,10 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   data::LoaderOptions val_options = train_options;
   val_options.shuffle = false;  // SequentialSampler without --dist_eval
   val_options.drop_last = false;
+  if (!config.dist_eval) {  // every rank evaluates the whole set
+    val_options.rank = 0;
+    val_options.world_size = 1;
+  }
   data::DataLoader train_loader(train_set, recipe.train_transform, train_options);
   data::DataLoader val_loader(val_set, recipe.eval_transform, val_options);
 
@@ -113,6 +123,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
                  "; trainable params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
 
+  const DataParallel parallel = make_data_parallel(*model, context.communicator);
   const double lr = log_learning_rate(config, context.world_size);
   log::info(text("criterion = ", recipe.criterion_name));
 
@@ -123,7 +134,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     if (config.resume.empty()) {
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
     }
-    const EvalStats stats = evaluate(model, val_loader, context);
+    const EvalStats stats = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(stats.acc1, 1), "%"));
     return;
   }
@@ -150,13 +161,16 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
           const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
                                        context.autocast.has_value());
           return recipe.criterion(model->forward(images), targets);
-        });
-    save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
-    const EvalStats test = evaluate(model, val_loader, context);
+        },
+        parallel);
+    if (context.main_process()) {
+      save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
+    }
+    const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
     max_accuracy = std::max(max_accuracy, test.acc1);
     log::info(text("Max accuracy: ", fixed(max_accuracy, 2), "%"));
-    if (!config.output_dir.empty()) {
+    if (context.main_process() && !config.output_dir.empty()) {
       append_log_txt(config.output_dir, {{"train_lr", train.lr},
                                          {"train_loss", train.loss},
                                          {"test_loss", test.loss},

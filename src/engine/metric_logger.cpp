@@ -37,6 +37,13 @@ double SmoothedValue::average() const {
 
 double SmoothedValue::global_average() const { return total_ / static_cast<double>(count_); }
 
+void SmoothedValue::synchronize(const SumAcrossRanks& sum) {
+  std::vector<double> count_and_total{static_cast<double>(count_), total_};
+  sum(count_and_total);
+  count_ = static_cast<int64_t>(count_and_total[0]);
+  total_ = count_and_total[1];
+}
+
 std::string SmoothedValue::str() const {
   if (format_ == "value6") {
     return fixed(value(), 6);
@@ -84,6 +91,12 @@ std::string MetricLogger::averages() const {
     out += (out.empty() ? "" : "  ") + name + ": " + meters_.at(name).str();
   }
   return out;
+}
+
+void MetricLogger::synchronize(const SumAcrossRanks& sum) {
+  for (const auto& name : order_) {
+    meters_.at(name).synchronize(sum);
+  }
 }
 
 double MetricLogger::global_average(const std::string& name) const {

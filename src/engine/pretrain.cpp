@@ -41,6 +41,7 @@ void run_pretraining(const config::PretrainConfig& settings) {
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(options),
                  "; number of params (M): ", static_cast<double>(parameters) / 1e6));
 
+  const DataParallel parallel = make_data_parallel(*model, context.communicator);
   const double lr = log_learning_rate(config, context.world_size);
 
   AdamW optimizer(weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
@@ -61,7 +62,11 @@ void run_pretraining(const config::PretrainConfig& settings) {
           const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
                                        context.autocast.has_value());
           return model->forward(images, config.mask_ratio).loss;
-        });
+        },
+        parallel);
+    if (!context.main_process()) {
+      continue;
+    }
     save_epoch_checkpoints(config, epoch, *model, optimizer, scaler);
     if (!config.output_dir.empty()) {
       append_log_txt(config.output_dir, {{"train_lr", stats.lr}, {"train_loss", stats.loss}, {"epoch", epoch}});

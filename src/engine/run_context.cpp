@@ -17,17 +17,27 @@ namespace mae::engine {
 
 RunContext make_run_context(const config::JobConfig& config) {
   RunContext context;
-  context.rank = 0;
-  context.world_size = config.world_size;
-  if (config.world_size != 1) {
-    throw NotImplementedError("multi-process training is not implemented yet (issue #7); run with --world_size 1");
-  }
+  context.launch = detect_launch_env(config, process_environment());
+  context.rank = context.launch.rank;
+  context.world_size = context.launch.world_size;
   if (config.device.starts_with("cuda")) {
     if (!torch::cuda::is_available()) {
       throw UsageError(text("--device ", config.device, ": CUDA is not available on this machine (LibTorch sees no ",
                             "GPU); use --device cpu"));
     }
     context.device = c10::Device(config.device);
+    if (context.launch.distributed() && !context.device.has_index()) {
+      context.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(context.launch.local_rank));
+    }
+  }
+  if (context.launch.distributed()) {
+    log::info(text("distributed init (rank ", context.rank, "): ", context.launch.launcher, ", world size ",
+                   context.world_size, ", local rank ", context.launch.local_rank, ", rendezvous ",
+                   context.launch.master_addr, ":", context.launch.master_port,
+                   context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
+                   context.device.is_cuda() ? "NCCL" : "Gloo"));
+    context.communicator = std::make_shared<Communicator>(context.launch, context.device,
+                                                          std::chrono::seconds(config.dist_timeout));
   }
   const bool cuda = context.device.is_cuda();
   if (config.amp == "bf16" || (config.amp == "auto" && cuda)) {

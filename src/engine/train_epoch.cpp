@@ -12,7 +12,8 @@ namespace mae::engine {
 
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
                            GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
-                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss) {
+                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss,
+                           const DataParallel& parallel) {
   model.train();
   loader.start_epoch(epoch);
   const int64_t steps = loader.batches_per_epoch();
@@ -31,8 +32,15 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, O
       throw Error(text("Loss is ", loss_value, " at epoch ", epoch, " step ", step,
                        ", stopping training (the checkpoints already written are intact)"));
     }
+    const bool update_step = (step + 1) % config.accum_iter == 0;
+    if (parallel.gradients) {
+      parallel.gradients->set_sync(update_step);
+    }
     scaler.scale(loss / config.accum_iter).backward();
-    if ((step + 1) % config.accum_iter == 0) {
+    if (update_step) {
+      if (parallel.gradients) {
+        parallel.gradients->finish_backward();
+      }
       scaler.unscale_clip_and_step(optimizer, clip_grad);
       optimizer.zero_grad();
     }
@@ -45,6 +53,9 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, O
     logger.iteration_done(step);
   }
   logger.finish();
+  if (parallel.active()) {
+    logger.synchronize([&](std::vector<double>& values) { parallel.sum(values, "reduction of the epoch's metrics"); });
+  }
   log::info(text("Averaged stats: ", logger.averages()));
   if (loader.skipped_images() > 0) {
     log::warn(text(loader.skipped_images(), " unreadable images were skipped in epoch ", epoch));

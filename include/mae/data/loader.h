@@ -54,6 +54,8 @@ class DataLoader {
   std::optional<Batch> next();
 
   int64_t batches_per_epoch() const;
+  // Whether this loader reads one rank's shard of the data (world_size > 1).
+  bool sharded() const { return options_.world_size > 1; }
   // Images that could not be read in the current epoch (each replaced by the next readable one).
   int64_t skipped_images() const { return skipped_; }
 

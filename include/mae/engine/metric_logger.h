@@ -7,9 +7,13 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <functional>
 #include <vector>
 
 namespace mae::engine {
+
+// Sums each element across the ranks of a multi-process job, in place (Communicator::all_reduce_sum).
+using SumAcrossRanks = std::function<void(std::vector<double>& values)>;
 
 class SmoothedValue {
  public:
@@ -21,6 +25,8 @@ class SmoothedValue {
   double global_average() const;
   double value() const { return window_.back(); }
   std::string str() const;
+  // synchronize_between_processes: count and total summed over the ranks (the window stays local, as the reference).
+  void synchronize(const SumAcrossRanks& sum);
 
  private:
   std::deque<double> window_;
@@ -41,6 +47,8 @@ class MetricLogger {
   void finish() const;                   // "<header> Total time: 0:01:05 (0.4170 s / it)"
   std::string averages() const;          // "lr: 0.000150  loss: 0.8123 (0.8311)"
   double global_average(const std::string& name) const;
+  // The reference's metric_logger.synchronize_between_processes(): global averages over all ranks afterwards.
+  void synchronize(const SumAcrossRanks& sum);
 
  private:
   using Clock = std::chrono::steady_clock;

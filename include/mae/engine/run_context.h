@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "mae/data/loader.h"
+#include "mae/engine/communicator.h"
+#include "mae/engine/launch_env.h"
 
 namespace mae::config {
 class JobConfig;
@@ -23,10 +25,15 @@ struct RunContext {
   bool loss_scaling = false;                // fp16 needs the dynamic loss scaler
   int rank = 0;
   int world_size = 1;
+  LaunchEnv launch;
+  std::shared_ptr<Communicator> communicator;  // only in a multi-process job
+
+  bool main_process() const { return rank == 0; }  // the one that writes logs and checkpoints
 };
 
-// Checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed + rank (the reference's
-// torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
+// Joins the multi-process job the launcher started, if any (launch_env.h; each rank binds cuda:LOCAL_RANK when
+// --device is cuda), checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed +
+// rank (the reference's torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
 RunContext make_run_context(const config::JobConfig& config);
 
 // The training loader's settings from --batch_size, --num_workers, --pin_mem, --seed, --strict_data (shuffled,

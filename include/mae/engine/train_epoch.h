@@ -1,7 +1,9 @@
 #pragma once
 // One training epoch as engine_pretrain.train_one_epoch and engine_finetune.train_one_epoch both run it: the
 // per-iteration schedule on update steps, the loss scaled down by accum_iter, the scaler's unscale / clip / step,
-// a stop on a non-finite loss, and the MetricLogger lines. The job supplies the forward pass.
+// a stop on a non-finite loss, and the MetricLogger lines. The job supplies the forward pass. In a multi-process job
+// `parallel` averages the gradients on update steps only (no communication on the other micro-steps) and the
+// epoch's averages are taken over all ranks.
 #include <torch/nn/module.h>
 
 #include <functional>
@@ -9,6 +11,7 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/grad_scaler.h"
+#include "mae/engine/gradient_sync.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/optimizer.h"
 
@@ -28,7 +31,8 @@ using LossFunction = std::function<at::Tensor(data::Batch& batch, int64_t step)>
 
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
                            GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
-                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss);
+                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss,
+                           const DataParallel& parallel);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "mae/config/config_file.h"
+#include "mae/engine/launch_env.h"
 #include "mae/engine/runtime_info.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -16,7 +17,10 @@ int run_app(const Program& program, config::JobConfig& config, int argc, const c
     if (parse_command_line(program, config, argc, argv, std::cout) == ParseResult::help_shown) {
       return 0;
     }
-    if (!config.output_dir.empty()) {
+    // In a multi-process job only rank 0 prints its progress and writes config.json and the log file.
+    const engine::LaunchEnv launch = engine::detect_launch_env(config, engine::process_environment());
+    log::configure(launch.rank, launch.world_size);
+    if (!config.output_dir.empty() && launch.rank == 0) {
       const std::string resolved = config::write_resolved_config(config, config.output_dir);
       log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
       log::info(text(program.name, ": resolved configuration written to ", resolved));

@@ -1,0 +1,48 @@
+#pragma once
+// Who this process is in a multi-process job, read from the launcher's environment as util/misc.py's
+// init_distributed_mode does, extended to what each launcher really provides:
+//   --dist_on_itp   Open MPI: OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK (/ _LOCAL_SIZE), MASTER_ADDR, MASTER_PORT
+//   torchrun        RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT and, when its agent
+//                   hosts the store, TORCHELASTIC_USE_AGENT_STORE=True (+ TORCHELASTIC_RESTART_COUNT)
+//   SLURM srun      SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE; the master is the first host
+//                   of SLURM_JOB_NODELIST (or MASTER_ADDR), port MASTER_PORT or 29500
+//   --dist_url tcp://host:port  with RANK/WORLD_SIZE (or --world_size) for the rest
+// and a single process otherwise.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace mae::config {
+class JobConfig;
+}
+
+namespace mae::engine {
+
+struct LaunchEnv {
+  std::string launcher = "single process";  // torchrun, SLURM, Open MPI, --dist_url, single process
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  int local_world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  bool agent_hosts_store = false;  // torchrun's agent runs the TCPStore: no worker may start one
+  int restart_count = 0;           // torchrun's TORCHELASTIC_RESTART_COUNT (the store prefix of this attempt)
+
+  bool distributed() const { return world_size > 1; }
+};
+
+using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment (std::getenv).
+EnvironmentLookup process_environment();
+
+// Reads the launcher's variables; throws UsageError naming the variable when one is malformed or the set is
+// inconsistent (a rank outside the world, a world size that disagrees with --world_size).
+LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLookup& environment);
+
+// The first host of a SLURM node list: "gpu[003-005,9]" -> "gpu003", "a1,b2" -> "a1".
+std::string first_slurm_host(const std::string& node_list);
+
+}  // namespace mae::engine

@@ -1,0 +1,121 @@
+#include "mae/engine/launch_env.h"
+
+#include <cstdlib>
+#include <regex>
+
+#include "mae/config/job_config.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
+
+namespace mae::engine {
+namespace {
+
+int integer_variable(const EnvironmentLookup& environment, const std::string& name, std::optional<int> fallback = {}) {
+  const auto value = environment(name);
+  if (!value) {
+    if (fallback) {
+      return *fallback;
+    }
+    throw UsageError(text("the environment variable ", name, " is not set"));
+  }
+  try {
+    std::size_t used = 0;
+    const int number = std::stoi(*value, &used);
+    if (used == value->size()) {
+      return number;
+    }
+  } catch (const std::exception&) {
+  }
+  throw UsageError(text("the environment variable ", name, " = '", *value, "' is not an integer"));
+}
+
+// MASTER_ADDR / MASTER_PORT when set.
+void read_master(LaunchEnv& env, const EnvironmentLookup& environment) {
+  if (const auto address = environment("MASTER_ADDR")) {
+    env.master_addr = *address;
+  }
+  env.master_port = integer_variable(environment, "MASTER_PORT", env.master_port);
+}
+
+// tcp://host:port
+void read_dist_url(LaunchEnv& env, const std::string& url) {
+  static const std::regex pattern(R"(tcp://([^:/]+):([0-9]+)/?)");
+  std::smatch match;
+  if (!std::regex_match(url, match, pattern)) {
+    throw UsageError(text("--dist_url '", url, "': expected env:// or tcp://HOST:PORT"));
+  }
+  env.master_addr = match[1];
+  env.master_port = std::stoi(match[2]);
+}
+
+}  // namespace
+
+EnvironmentLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+}
+
+std::string first_slurm_host(const std::string& node_list) {
+  static const std::regex bracketed(R"(([^,\[]+)\[([0-9]+)[^\]]*\].*)");
+  std::smatch match;
+  if (std::regex_match(node_list, match, bracketed)) {
+    return match[1].str() + match[2].str();  // the first number of the range keeps its leading zeros
+  }
+  return node_list.substr(0, node_list.find(','));
+}
+
+LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLookup& environment) {
+  LaunchEnv env;
+  if (config.dist_on_itp) {
+    env.launcher = "Open MPI";
+    env.rank = integer_variable(environment, "OMPI_COMM_WORLD_RANK");
+    env.world_size = integer_variable(environment, "OMPI_COMM_WORLD_SIZE");
+    env.local_rank = integer_variable(environment, "OMPI_COMM_WORLD_LOCAL_RANK");
+    env.local_world_size = integer_variable(environment, "OMPI_COMM_WORLD_LOCAL_SIZE", 1);
+    read_master(env, environment);
+  } else if (environment("RANK") && environment("WORLD_SIZE")) {
+    env.launcher = environment("TORCHELASTIC_RUN_ID") ? "torchrun" : "environment (RANK, WORLD_SIZE)";
+    env.rank = integer_variable(environment, "RANK");
+    env.world_size = integer_variable(environment, "WORLD_SIZE");
+    env.local_rank = integer_variable(environment, "LOCAL_RANK", 0);
+    env.local_world_size = integer_variable(environment, "LOCAL_WORLD_SIZE", 1);
+    read_master(env, environment);
+    env.agent_hosts_store = environment("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+    env.restart_count = integer_variable(environment, "TORCHELASTIC_RESTART_COUNT", 0);
+  } else if (environment("SLURM_PROCID")) {
+    env.launcher = "SLURM";
+    env.rank = integer_variable(environment, "SLURM_PROCID");
+    env.world_size = integer_variable(environment, "SLURM_NTASKS", config.world_size);
+    env.local_rank = integer_variable(environment, "SLURM_LOCALID", 0);
+    const auto per_node = environment("SLURM_NTASKS_PER_NODE");  // "4" or "4(x2)"
+    env.local_world_size = per_node ? std::atoi(per_node->c_str()) : 1;
+    if (const auto nodes = environment("SLURM_JOB_NODELIST")) {
+      env.master_addr = first_slurm_host(*nodes);
+    }
+    read_master(env, environment);
+  } else {
+    if (config.world_size != 1) {
+      throw UsageError(text("--world_size ", config.world_size, " but no launcher started this process (no RANK/"
+                            "WORLD_SIZE, SLURM_PROCID or --dist_on_itp): start it with torchrun or srun, see "
+                            "docs/distributed.md"));
+    }
+    return env;  // single process, as the reference when no launcher variable is set
+  }
+  if (config.dist_url.starts_with("tcp://")) {
+    read_dist_url(env, config.dist_url);
+  } else if (config.dist_url != "env://") {
+    throw UsageError(text("--dist_url '", config.dist_url, "': expected env:// or tcp://HOST:PORT"));
+  }
+  if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size) {
+    throw UsageError(text(env.launcher, ": rank ", env.rank, " is outside a world of ", env.world_size, " processes"));
+  }
+  if (config.world_size != 1 && config.world_size != env.world_size) {
+    throw UsageError(text("--world_size ", config.world_size, " disagrees with the ", env.world_size,
+                          " processes the launcher (", env.launcher, ") started"));
+  }
+  return env;
+}
+
+}  // namespace mae::engine

@@ -1,0 +1,86 @@
+// mae_pretrain as two processes on the CPU: under the real torchrun --no-python (its agent hosts the store), and as
+// srun would start it (SLURM variables; rank 0 hosts the store).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "mae/engine/process_group.h"
+#include "support/test_support.h"
+
+namespace {
+
+using mae::test::run_command;
+using mae::test::shell_quote;
+
+std::filesystem::path make_images(const mae::test::TempDir& dir) {
+  const auto root = dir / "data";
+  std::filesystem::create_directories(root);
+  cv::RNG rng(2);
+  for (int i = 0; i < 32; ++i) {
+    cv::Mat image(20, 20, CV_8UC3);
+    rng.fill(image, cv::RNG::UNIFORM, 0, 255);
+    cv::imwrite((root / (std::to_string(i) + ".png")).string(), image);
+  }
+  return root;
+}
+
+std::string pretrain_args(const std::filesystem::path& data, const std::filesystem::path& out) {
+  return " --model mae_vit_tiny_patch4 --input_size 16 --batch_size 4 --epochs 1 --device cpu --num_workers 1 "
+         "--dist_timeout 60 --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string());
+}
+
+int free_port() {
+  mae::engine::TcpStoreOptions options;
+  options.port = 0;
+  options.is_server = true;
+  auto store = mae::engine::make_tcp_store(options);
+  return dynamic_cast<c10d::TCPStore&>(*store).getPort();
+}
+
+// What only rank 0 writes, once: the epoch's log line and the checkpoint; its log says who trained.
+void expect_one_job_of_two_ranks(const std::filesystem::path& out, const std::string& output,
+                                 const std::string& launcher) {
+  EXPECT_NE(output.find("distributed init (rank 0): " + launcher + ", world size 2"), std::string::npos) << output;
+  EXPECT_NE(output.find("effective batch size: 8"), std::string::npos) << output;
+  EXPECT_TRUE(std::filesystem::exists(out / "checkpoint-0.pth"));
+  std::ifstream log(out / "log.txt");
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1);
+  std::ifstream file_log(out / "mae_pretrain.log");
+  const std::string text((std::istreambuf_iterator<char>(file_log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("[rank 1]"), std::string::npos) << "rank 1 wrote to rank 0's log file";
+}
+
+TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
+  mae::test::TempDir dir;
+  const auto data = make_images(dir);
+  const auto result = run_command(
+      shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python " +
+      shell_quote((mae::test::binary_dir() / "mae_pretrain").string()) + pretrain_args(data, dir / "out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_one_job_of_two_ranks(dir / "out", result.output, "torchrun");
+  EXPECT_NE(result.output.find("(torchrun's store)"), std::string::npos) << result.output;
+}
+
+TEST(DistributedLaunch, SlurmVariablesStartTwoRanks) {
+  mae::test::TempDir dir;
+  const auto data = make_images(dir);
+  const std::string binary = shell_quote((mae::test::binary_dir() / "mae_pretrain").string());
+  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST=localhost MASTER_PORT=" +
+                             std::to_string(free_port()) + " OMP_NUM_THREADS=1 ";
+  // Rank 1 in the background, rank 0 in the foreground; the exit status is rank 0's once both have ended.
+  const auto result = run_command("(" + common + "SLURM_PROCID=1 SLURM_LOCALID=1 " + binary + pretrain_args(data, dir / "out") +
+                                  " > " + shell_quote((dir / "rank1").string()) + " 2>&1 & " + common +
+                                  "SLURM_PROCID=0 SLURM_LOCALID=0 " + binary + pretrain_args(data, dir / "out") +
+                                  "; status=$?; wait; exit $status)");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_one_job_of_two_ranks(dir / "out", result.output, "SLURM");
+}
+
+}  // namespace

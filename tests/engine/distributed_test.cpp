@@ -1,0 +1,261 @@
+// Multi-process training on loopback through Gloo: gradient averaging equals a single process over the same global
+// batch (with and without --accum_iter), a dead rank fails the others with a clear error, and the launchers'
+// environments are read as they are written. The parent hosts the store, as torchrun's agent does.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "mae/config/job_config.h"
+#include "mae/engine/communicator.h"
+#include "mae/engine/gradient_sync.h"
+#include "mae/engine/launch_env.h"
+#include "mae/engine/process_group.h"
+#include "mae/io/pth_file.h"
+#include "mae/models/mae.h"
+#include "mae/util/error.h"
+#include "support/test_support.h"
+
+namespace {
+
+using namespace mae::engine;
+
+constexpr int kWorldSize = 2;
+constexpr int kGlobalBatch = 8;
+constexpr int kSteps = 3;
+
+mae::models::MaeOptions tiny_mae() { return {{16, 4, 3, 16, 2, 2, 4.0}, 8, 1, 2}; }
+
+// The global batch of optimizer step `step`: images and masking noise, the same in every process.
+std::pair<at::Tensor, at::Tensor> global_batch(int step) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(100 + step);
+  return {at::randn({kGlobalBatch, 3, 16, 16}, generator), at::rand({kGlobalBatch, 16}, generator)};
+}
+
+// `samples` of the global batch: the micro-batch `micro` of `accum` of rank `rank` among `world` ranks.
+std::pair<int64_t, int64_t> slice_of(int rank, int world, int micro, int accum) {
+  const int64_t per_rank = kGlobalBatch / world;
+  const int64_t per_micro = per_rank / accum;
+  const int64_t start = rank * per_rank + micro * per_micro;
+  return {start, start + per_micro};
+}
+
+// kSteps steps of plain SGD on the MAE loss; with world > 1 through a GradientSynchronizer. Rank r's seed is
+// different on purpose: the initial broadcast must make the models equal. SGD keeps the comparison linear in the
+// gradients (Adam's g / sqrt(v) would turn rounding in near-zero gradients into lr-sized differences).
+at::Tensor train(int rank, int world, int accum, std::shared_ptr<Communicator> communicator) {
+  torch::manual_seed(rank == 0 ? 0 : 1000 + rank);
+  mae::models::MaskedAutoencoderViT model(tiny_mae());
+  DataParallel parallel = make_data_parallel(*model, communicator);
+  for (int step = 0; step < kSteps; ++step) {
+    const auto [images, noise] = global_batch(step);
+    for (int micro = 0; micro < accum; ++micro) {
+      if (parallel.gradients) {
+        parallel.gradients->set_sync(micro == accum - 1);
+      }
+      // A single process takes the same micro-step of every rank at once.
+      std::vector<at::Tensor> image_parts;
+      std::vector<at::Tensor> noise_parts;
+      for (int r = (world > 1 ? rank : 0); r < (world > 1 ? rank + 1 : kWorldSize); ++r) {
+        const auto [begin, end] = slice_of(r, kWorldSize, micro, accum);
+        image_parts.push_back(images.slice(0, begin, end));
+        noise_parts.push_back(noise.slice(0, begin, end));
+      }
+      const auto loss = model->forward(at::cat(image_parts), 0.75, at::cat(noise_parts)).loss / accum;
+      loss.backward();
+    }
+    if (parallel.gradients) {
+      parallel.gradients->finish_backward();
+    }
+    const torch::NoGradGuard no_grad;
+    for (auto& parameter : model->parameters()) {
+      if (parameter.grad().defined()) {
+        parameter.sub_(parameter.grad() * 0.5);
+        parameter.mutable_grad() = at::Tensor();
+      }
+    }
+  }
+  std::vector<at::Tensor> flat;
+  for (const auto& parameter : model->parameters()) {
+    flat.push_back(parameter.detach().reshape({-1}));
+  }
+  return at::cat(flat);
+}
+
+LaunchEnv loopback(int rank, int port) {
+  LaunchEnv env;
+  env.launcher = "test";
+  env.rank = rank;
+  env.world_size = kWorldSize;
+  env.master_port = port;
+  env.agent_hosts_store = true;  // the parent plays torchrun's agent
+  return env;
+}
+
+// args: rank port accum output
+int data_parallel_worker(const std::vector<std::string>& args) {
+  const int rank = std::stoi(args.at(0));
+  auto communicator = std::make_shared<Communicator>(loopback(rank, std::stoi(args.at(1))), at::kCPU,
+                                                     std::chrono::seconds(60));
+  const at::Tensor parameters = train(rank, kWorldSize, std::stoi(args.at(2)), communicator);
+  mae::io::save_pth(args.at(3), parameters);
+  return 0;
+}
+
+// args: rank port message_file. Rank 1 leaves after the first all-reduce; rank 0 tries a second one.
+int dead_rank_worker(const std::vector<std::string>& args) {
+  const int rank = std::stoi(args.at(0));
+  Communicator communicator(loopback(rank, std::stoi(args.at(1))), at::kCPU, std::chrono::seconds(10));
+  communicator.all_reduce_sum(at::ones({4}), "first all-reduce");
+  if (rank == 1) {
+    return 0;
+  }
+  try {
+    communicator.all_reduce_sum(at::ones({4}), "all-reduce of gradient bucket 0");
+  } catch (const mae::Error& error) {
+    std::ofstream(args.at(2)) << error.what();
+    return 3;
+  }
+  return 0;
+}
+
+const mae::test::WorkerRegistration data_parallel("data_parallel", data_parallel_worker);
+const mae::test::WorkerRegistration dead_rank("dead_rank", dead_rank_worker);
+
+// The store torchrun's agent would host; returns it and its port.
+std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_store() {
+  TcpStoreOptions options;
+  options.port = 0;
+  options.is_server = true;
+  options.world_size = kWorldSize;
+  auto store = make_tcp_store(options);
+  return {store, std::to_string(dynamic_cast<c10d::TCPStore&>(*store).getPort())};
+}
+
+class DataParallelTraining : public ::testing::TestWithParam<int> {};
+
+TEST_P(DataParallelTraining, TwoRanksEqualOneProcessOverTheGlobalBatch) {
+  const int accum = GetParam();
+  mae::test::TempDir dir;
+  const auto [store, port] = host_store();
+  std::vector<int> pids;
+  for (int rank = 0; rank < kWorldSize; ++rank) {
+    pids.push_back(mae::test::start_worker(
+        "data_parallel", {std::to_string(rank), port, std::to_string(accum), (dir / std::to_string(rank)).string()}));
+  }
+  for (int rank = 0; rank < kWorldSize; ++rank) {
+    ASSERT_EQ(mae::test::wait_worker(pids[rank], 180), 0) << "rank " << rank;
+  }
+  const at::Tensor rank0 = mae::io::load_pth((dir / "0").string()).toTensor();
+  const at::Tensor rank1 = mae::io::load_pth((dir / "1").string()).toTensor();
+  const at::Tensor single = train(0, 1, accum, nullptr);
+  // The ranks hold identical models; they differ from one process only by the order of float additions.
+  EXPECT_TRUE(torch::equal(rank0, rank1));
+  const double error = (rank0 - single).abs().max().item<double>();
+  std::cout << "[distributed] accum_iter " << accum << ": max |2 ranks - 1 process| = " << error << '\n';
+  EXPECT_LT(error, 1e-6);
+  // And training really moved the weights (lr 0.5 for 3 steps), so equality is not trivial.
+  torch::manual_seed(0);
+  mae::models::MaskedAutoencoderViT initial(tiny_mae());
+  std::vector<at::Tensor> flat;
+  for (const auto& parameter : initial->parameters()) {
+    flat.push_back(parameter.detach().reshape({-1}));
+  }
+  EXPECT_GT((at::cat(flat) - single).abs().max().item<double>(), 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(AccumIter, DataParallelTraining, ::testing::Values(1, 2));
+
+TEST(DataParallel, ARankThatLeavesMakesTheOtherFailWithAClearError) {
+  mae::test::TempDir dir;
+  const auto [store, port] = host_store();
+  const auto start = std::chrono::steady_clock::now();
+  const int rank0 = mae::test::start_worker("dead_rank", {"0", port, (dir / "message").string()});
+  const int rank1 = mae::test::start_worker("dead_rank", {"1", port, (dir / "unused").string()});
+  EXPECT_EQ(mae::test::wait_worker(rank1, 60), 0);
+  EXPECT_EQ(mae::test::wait_worker(rank0, 60), 3);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 40.0);  // well within the 10 s timeout plus start-up, never a hang
+  std::ifstream in(dir / "message");
+  const std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(message.find("rank 0: all-reduce of gradient bucket 0 failed (another rank exited or did not answer "
+                         "within 10 s)"),
+            std::string::npos)
+      << message;
+}
+
+TEST(GradientSynchronizer, BucketsFollowDdpSizes) {
+  // 10 parameters of 1 MiB: the first bucket closes at 1 MiB, the next ones at 25 MiB.
+  std::vector<at::Tensor> parameters;
+  for (int i = 0; i < 10; ++i) {
+    parameters.push_back(at::zeros({1 << 18}).requires_grad_());
+  }
+  // Buckets are laid out at construction; no collective runs, so no communicator is needed.
+  const std::shared_ptr<Communicator> communicator;
+  GradientSynchronizer synchronizer(parameters, communicator, 4 << 20, 1 << 20);
+  EXPECT_EQ(synchronizer.bucket_count(), 4);  // 1 MiB, then 4 + 4 + 1 MiB with a 4 MiB cap
+}
+
+std::optional<std::string> lookup(const std::map<std::string, std::string>& variables, const std::string& name) {
+  const auto found = variables.find(name);
+  return found == variables.end() ? std::nullopt : std::optional<std::string>(found->second);
+}
+
+LaunchEnv detect(const std::map<std::string, std::string>& variables, mae::config::PretrainConfig config = {}) {
+  return detect_launch_env(config, [&](const std::string& name) { return lookup(variables, name); });
+}
+
+TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
+  const LaunchEnv single = detect({});
+  EXPECT_FALSE(single.distributed());
+  const LaunchEnv torchrun = detect({{"RANK", "5"}, {"WORLD_SIZE", "16"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "8"},
+                                     {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29511"},
+                                     {"TORCHELASTIC_RUN_ID", "abc"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                     {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  EXPECT_EQ(torchrun.launcher, "torchrun");
+  EXPECT_EQ(torchrun.rank, 5);
+  EXPECT_EQ(torchrun.world_size, 16);
+  EXPECT_EQ(torchrun.local_rank, 1);
+  EXPECT_EQ(torchrun.master_addr, "node7");
+  EXPECT_EQ(torchrun.master_port, 29511);
+  EXPECT_TRUE(torchrun.agent_hosts_store);
+  EXPECT_EQ(torchrun.restart_count, 2);
+  const LaunchEnv slurm = detect({{"SLURM_PROCID", "9"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
+                                  {"SLURM_NTASKS_PER_NODE", "8(x2)"}, {"SLURM_JOB_NODELIST", "gpu[007-008]"}});
+  EXPECT_EQ(slurm.launcher, "SLURM");
+  EXPECT_EQ(slurm.rank, 9);
+  EXPECT_EQ(slurm.world_size, 16);
+  EXPECT_EQ(slurm.local_world_size, 8);
+  EXPECT_EQ(slurm.master_addr, "gpu007");
+  EXPECT_EQ(slurm.master_port, 29500);
+  EXPECT_FALSE(slurm.agent_hosts_store);
+  mae::config::PretrainConfig itp;
+  itp.dist_on_itp = true;
+  itp.dist_url = "tcp://10.0.0.1:23456";
+  const LaunchEnv mpi = detect({{"OMPI_COMM_WORLD_RANK", "3"}, {"OMPI_COMM_WORLD_SIZE", "4"},
+                                {"OMPI_COMM_WORLD_LOCAL_RANK", "3"}}, itp);
+  EXPECT_EQ(mpi.launcher, "Open MPI");
+  EXPECT_EQ(mpi.rank, 3);
+  EXPECT_EQ(mpi.master_addr, "10.0.0.1");
+  EXPECT_EQ(mpi.master_port, 23456);
+  EXPECT_EQ(first_slurm_host("a1,b2"), "a1");
+  EXPECT_EQ(first_slurm_host("n[3,5-6]"), "n3");
+}
+
+TEST(LaunchEnvironment, InconsistentSettingsAreNamed) {
+  EXPECT_THROW(detect({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
+  EXPECT_THROW(detect({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
+  mae::config::PretrainConfig four;
+  four.world_size = 4;
+  EXPECT_THROW(detect({{"RANK", "0"}, {"WORLD_SIZE", "2"}}, four), mae::UsageError);
+  try {
+    detect({}, four);
+    FAIL() << "--world_size 4 without a launcher was accepted";
+  } catch (const mae::UsageError& error) {
+    EXPECT_NE(std::string(error.what()).find("no launcher started this process"), std::string::npos);
+  }
+}
+
+}  // namespace
