@@ -57,6 +57,7 @@ def main():
               f"speed-up {speedup:.2f}x; peak RSS {ours['peak_memory_bytes'] / 2**20:.0f} vs "
               f"{reference['peak_memory_bytes'] / 2**20:.0f} MiB ({memory:.2f}x)", flush=True)
     if args.json:
+        pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         pathlib.Path(args.json).write_text(json.dumps(rows, indent=1) + '\n')
 
 

@@ -10,6 +10,7 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/step_bench.h"
+#include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -74,6 +75,7 @@ void print_step(const mae::engine::StepBenchOptions& o, const mae::engine::StepB
 }  // namespace
 
 int main(int argc, char** argv) {
+  mae::tune_allocator_for_training();  // as the training executables, so the figures are theirs
   CLI::App app("mae-cpp benchmarks", "mae_bench");
   app.require_subcommand(1);
   DataBenchOptions data;

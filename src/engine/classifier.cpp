@@ -121,7 +121,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     trainable += parameter.requires_grad() ? parameter.numel() : 0;
   }
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
-                 "; trainable params (M): ", fixed(static_cast<double>(trainable) / 1e6, 2)));
+                 "; trainable params (M): ", static_cast<double>(trainable) / 1e6));
 
   const DataParallel parallel = make_data_parallel(*model, context.communicator);
   const double lr = log_learning_rate(config, context.world_size);

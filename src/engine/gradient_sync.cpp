@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "mae/util/error.h"
+#include "mae/util/log.h"
 #include "mae/util/strings.h"
 
 namespace mae::engine {
@@ -183,7 +184,13 @@ DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Commun
       trainable.push_back(parameter);
     }
   }
+  int64_t bytes = 0;
+  for (const auto& parameter : trainable) {
+    bytes += parameter.numel() * static_cast<int64_t>(parameter.element_size());
+  }
   parallel.gradients = std::make_unique<GradientSynchronizer>(std::move(trainable), communicator);
+  log::info(text("gradient all-reduce: ", fixed(static_cast<double>(bytes) / (1 << 20), 1), " MiB in ",
+                 parallel.gradients->bucket_count(), " buckets, started during backward"));
   parallel.communicator = std::move(communicator);
   return parallel;
 }

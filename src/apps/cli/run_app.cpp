@@ -6,6 +6,7 @@
 #include "mae/config/config_file.h"
 #include "mae/engine/launch_env.h"
 #include "mae/engine/runtime_info.h"
+#include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -13,6 +14,7 @@
 namespace mae::apps {
 
 int run_app(const Program& program, config::JobConfig& config, int argc, const char* const* argv, const JobBody& job) {
+  tune_allocator_for_training();
   try {
     if (parse_command_line(program, config, argc, argv, std::cout) == ParseResult::help_shown) {
       return 0;
