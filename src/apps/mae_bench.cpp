@@ -8,8 +8,12 @@
 #include <chrono>
 #include <iostream>
 
-#include "mae/data/loader.h"
 #include "mae/engine/step_bench.h"
+#ifdef MAE_WITH_DATA  // the full build; the GPU build (scripts/device_build.sh) has no data layer and no OpenCV
+#include "mae/data/loader.h"
+#include "mae/data/pipelines.h"
+#include "mae/engine/bench_loader.h"
+#endif
 #include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -17,6 +21,7 @@
 
 namespace {
 
+#ifdef MAE_WITH_DATA
 struct DataBenchOptions {
   std::string data;
   int workers = 1;
@@ -54,6 +59,7 @@ void bench_data(const DataBenchOptions& options) {
                          rates.size(), " epochs), ", static_cast<int64_t>(median / std::max(options.workers, 1)),
                          " images/s per thread\n");
 }
+#endif
 
 void print_step(const mae::engine::StepBenchOptions& o, const mae::engine::StepBenchResult& r, bool json) {
   if (json) {
@@ -78,6 +84,7 @@ int main(int argc, char** argv) {
   mae::tune_allocator_for_training();  // as the training executables, so the figures are theirs
   CLI::App app("mae-cpp benchmarks", "mae_bench");
   app.require_subcommand(1);
+#ifdef MAE_WITH_DATA
   DataBenchOptions data;
   auto* data_command = app.add_subcommand("data", "Images/s of the pre-training input pipeline");
   data_command->add_option("--data", data.data, "Folder of images")->required();
@@ -86,6 +93,7 @@ int main(int argc, char** argv) {
   data_command->add_option("--batch_size", data.batch_size, "Images per batch")->capture_default_str();
   data_command->add_option("--input_size", data.input_size, "Output size")->capture_default_str();
   data_command->add_option("--epochs", data.epochs, "Timed passes over the folder")->capture_default_str();
+#endif
   mae::engine::StepBenchOptions step;
   bool json = false;
   auto* step_command = app.add_subcommand("step", "Training-step (or inference) throughput of one job");
@@ -106,11 +114,19 @@ int main(int argc, char** argv) {
   step_command->add_flag("--json", json, "Print one JSON line instead of text");
   try {
     app.parse(argc, argv);
+#ifdef MAE_WITH_DATA
     if (*data_command) {
       bench_data(data);
     }
+    const mae::engine::BatchSource batches = step.data.empty() ? nullptr : mae::engine::loader_batches(step);
+#else
+    if (!step.data.empty()) {
+      throw mae::UsageError("--data: this build has no data layer (configured with -DMAE_WITH_DATA=OFF)");
+    }
+    const mae::engine::BatchSource batches;
+#endif
     if (*step_command) {
-      print_step(step, mae::engine::run_step_bench(step), json);
+      print_step(step, mae::engine::run_step_bench(step, batches), json);
     }
   } catch (const CLI::ParseError& error) {
     return app.exit(error);

@@ -14,7 +14,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "mae/data/loader.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/optimizer.h"
@@ -115,59 +114,12 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const StepB
   return {step, flops, owner};
 }
 
-data::SampleTransform transform_for(const std::string& job, int input_size) {
-  if (job == "pretrain") {
-    return data::pretrain_transform(input_size);
-  }
-  if (job == "finetune") {
-    data::FinetuneAugmentation augmentation;
-    augmentation.input_size = input_size;
-    return data::finetune_train_transform(augmentation);
-  }
-  return job == "linprobe" ? data::linprobe_train_transform(input_size) : data::eval_transform(input_size);
+// One fixed synthetic batch, already on the device: the step's cost without any input pipeline.
+BatchSource synthetic_batches(const StepBenchOptions& o, int64_t num_classes, const at::Device& device) {
+  const at::Tensor images = at::randn({o.batch_size, 3, o.input_size, o.input_size}).to(device);
+  const at::Tensor labels = at::randint(num_classes, {o.batch_size}, at::TensorOptions().dtype(at::kLong)).to(device);
+  return [images, labels] { return std::make_pair(images, labels); };
 }
-
-// Batches for the timed loop: one fixed synthetic batch, or the real loader cycling through epochs.
-class BatchSource {
- public:
-  BatchSource(const StepBenchOptions& o, int64_t num_classes, const at::Device& device) : device_(device) {
-    if (o.data.empty()) {
-      images_ = at::randn({o.batch_size, 3, o.input_size, o.input_size}).to(device);
-      labels_ = at::randint(num_classes, {o.batch_size}, at::TensorOptions().dtype(at::kLong)).to(device);
-      return;
-    }
-    data::LoaderOptions loader_options;
-    loader_options.batch_size = o.batch_size;
-    loader_options.num_workers = o.num_workers;
-    loader_options.pin_memory = device.is_cuda();
-    loader_options.seed = o.seed;
-    loader_ = std::make_unique<data::DataLoader>(data::ImageFolder::without_labels(o.data),
-                                                 transform_for(o.job, o.input_size), loader_options);
-    if (loader_->batches_per_epoch() == 0) {
-      throw UsageError(text("--data ", o.data, " has fewer images than --batch_size ", o.batch_size));
-    }
-    loader_->start_epoch(epoch_);
-  }
-
-  std::pair<at::Tensor, at::Tensor> next() {
-    if (!loader_) {
-      return {images_, labels_};
-    }
-    auto batch = loader_->next();
-    if (!batch) {
-      loader_->start_epoch(++epoch_);
-      batch = loader_->next();
-    }
-    return {batch->images.to(device_, /*non_blocking=*/true), batch->labels.to(device_, /*non_blocking=*/true)};
-  }
-
- private:
-  at::Device device_;
-  at::Tensor images_;
-  at::Tensor labels_;
-  std::unique_ptr<data::DataLoader> loader_;
-  int64_t epoch_ = 0;
-};
 
 int64_t peak_memory(const at::Device& device) {
   if (device.is_cuda()) {
@@ -181,7 +133,7 @@ int64_t peak_memory(const at::Device& device) {
 
 }  // namespace
 
-StepBenchResult run_step_bench(const StepBenchOptions& o) {
+StepBenchResult run_step_bench(const StepBenchOptions& o, const BatchSource& batches) {
   static const std::vector<std::string> jobs{"pretrain", "finetune", "linprobe", "inference"};
   if (std::find(jobs.begin(), jobs.end(), o.job) == jobs.end()) {
     throw UsageError(text("unknown job '", o.job, "' (choose from pretrain, finetune, linprobe, inference)"));
@@ -214,14 +166,14 @@ StepBenchResult run_step_bench(const StepBenchOptions& o) {
     result.num_classes = classifier.num_classes;
     prepared = classifier_step(classifier, o, device, autocast);
   }
-  BatchSource source(o, std::max<int64_t>(result.num_classes, 1), device);
+  const BatchSource source = batches ? batches : synthetic_batches(o, std::max<int64_t>(result.num_classes, 1), device);
 
   using Clock = std::chrono::steady_clock;
   std::vector<double> seconds;
   for (int i = 0; i < o.warmup + o.iters; ++i) {
     const auto start = Clock::now();
-    const auto [images, labels] = source.next();
-    prepared.step(images, labels);
+    const auto [images, labels] = source();
+    prepared.step(images.to(device, /*non_blocking=*/true), labels.to(device, /*non_blocking=*/true));
     if (device.is_cuda()) {
       torch::cuda::synchronize(device.index());
     }

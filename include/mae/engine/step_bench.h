@@ -1,8 +1,12 @@
 #pragma once
 // mae_bench's training-step measurements: one job's step (forward, backward, optimizer step) as the training loops
 // run it, timed after warm-up on synthetic or real data, with model FLOPs, achieved FLOP/s and peak memory.
+#include <ATen/core/Tensor.h>
+
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "mae/models/architecture.h"
 
@@ -18,7 +22,7 @@ struct StepBenchOptions {
   int warmup = 2;
   int iters = 5;
   double mask_ratio = 0.75;
-  std::string data;  // an image folder: the real threaded loader instead of synthetic batches
+  std::string data;  // an image folder: the real threaded loader instead of synthetic batches (loader_batches)
   int num_workers = 2;
   double peak_tflops = 0.0;  // the device's peak for the precision, for the MFU; 0: not reported
   uint64_t seed = 0;
@@ -37,7 +41,12 @@ struct StepBenchResult {
   int threads = 0;
 };
 
-StepBenchResult run_step_bench(const StepBenchOptions& options);
+// The next (images, labels) batch; run_step_bench moves it to the device (a no-op when it is there).
+using BatchSource = std::function<std::pair<at::Tensor, at::Tensor>()>;
+
+// Times options.iters steps after options.warmup, on `batches` when given, else on one synthetic batch
+// (N(0, 1) images, uniform labels).
+StepBenchResult run_step_bench(const StepBenchOptions& options, const BatchSource& batches = {});
 
 // One line of JSON with every option and result, for scripts/bench_compare.py.
 std::string to_json(const StepBenchOptions& options, const StepBenchResult& result);
