@@ -3,7 +3,7 @@
 one after the other on this machine, and prints both figures and their ratio (docs/BENCHMARKS.md).
 
 Usage: bench_compare.py [--bench build/bin/mae_bench] [--jobs pretrain,finetune,linprobe,inference]
-                        [--model mae_vit_base_patch16] [--batch_size 16] [--input_size 224] [--amp off]
+                        [--model mae_vit_base_patch16] [--batch_size 16] [--input_size 224] [--amp off] [--device cpu]
                         [--warmup 2] [--iters 5] [--json OUT.json]
 """
 import argparse
@@ -30,6 +30,7 @@ def main():
     parser.add_argument('--batch_size', type=int, default=16)
     parser.add_argument('--input_size', type=int, default=224)
     parser.add_argument('--amp', default='off')
+    parser.add_argument('--device', default='cpu')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--iters', type=int, default=5)
     parser.add_argument('--json', help='also write every measurement to this file')
@@ -38,7 +39,7 @@ def main():
     rows = []
     for job in args.jobs.split(','):
         common = ['--job', job, '--batch_size', str(args.batch_size), '--input_size', str(args.input_size),
-                  '--amp', args.amp, '--warmup', str(args.warmup), '--iters', str(args.iters)]
+                  '--amp', args.amp, '--device', args.device, '--warmup', str(args.warmup), '--iters', str(args.iters)]
         ours = run_json([args.bench, 'step', '--model', args.model, '--json'] + common)
         shape = ours['architecture']
         reference = run_json([sys.executable, str(ROOT / 'scripts/bench_reference.py'), '--json',
@@ -54,7 +55,7 @@ def main():
         print(f"{job:9s} {args.model} batch {args.batch_size} {args.amp} {ours['threads']} threads: "
               f"mae-cpp {ours['images_per_second']:.2f} img/s ({ours['median_step_seconds'] * 1e3:.0f} ms), "
               f"python {reference['images_per_second']:.2f} img/s ({reference['median_step_seconds'] * 1e3:.0f} ms), "
-              f"speed-up {speedup:.2f}x; peak RSS {ours['peak_memory_bytes'] / 2**20:.0f} vs "
+              f"speed-up {speedup:.2f}x; {ours['memory_kind']} {ours['peak_memory_bytes'] / 2**20:.0f} vs "
               f"{reference['peak_memory_bytes'] / 2**20:.0f} MiB ({memory:.2f}x)", flush=True)
     if args.json:
         pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)

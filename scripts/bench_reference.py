@@ -12,7 +12,7 @@ Python user runs them today); the optimizers are set up as the reference's main_
 
 Usage: bench_reference.py --job pretrain --patch_size 16 --embed_dim 768 --depth 12 --num_heads 12 \
          [--decoder_embed_dim 512 --decoder_depth 8 --decoder_num_heads 16] [--batch_size 16] [--input_size 224] \
-         [--threads N] [--amp off|bf16] [--warmup 2] [--iters 5] [--json] [--flops_only]
+         [--threads N] [--amp off|bf16] [--device cpu|cuda] [--warmup 2] [--iters 5] [--json] [--flops_only]
 """
 import argparse
 import json
@@ -99,15 +99,17 @@ def build(args):
     """(model, step function, forward function for FLOP counting)."""
     shape = dict(img_size=args.input_size, patch_size=args.patch_size, embed_dim=args.embed_dim, depth=args.depth,
                  num_heads=args.num_heads, mlp_ratio=args.mlp_ratio)
-    autocast = torch.autocast('cpu', dtype=torch.bfloat16, enabled=args.amp == 'bf16')
+    device_type = torch.device(args.device).type
+    autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=args.amp == 'bf16')
     if args.job == 'pretrain':
         model = MaskedAutoencoderViT(**shape, decoder_embed_dim=args.decoder_embed_dim,
                                      decoder_depth=args.decoder_depth, decoder_num_heads=args.decoder_num_heads)
+        model.to(args.device)
         optimizer = torch.optim.AdamW(weight_decay_groups(model, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
         length = model.patch_embed.num_patches
 
         def forward(images):
-            return model(images, args.mask_ratio, torch.rand(images.shape[0], length))[0]
+            return model(images, args.mask_ratio, torch.rand(images.shape[0], length, device=images.device))[0]
 
         def step(images, labels):
             with autocast:
@@ -120,6 +122,7 @@ def build(args):
     model = VisionTransformer(**shape, num_classes=args.num_classes, global_pool=args.job != 'linprobe',
                               drop_path_rate=0.1 if args.job == 'finetune' else 0.)
     if args.job == 'inference':
+        model.to(args.device)
         model.eval()
 
         @torch.no_grad()
@@ -139,6 +142,7 @@ def build(args):
             p.requires_grad = name.startswith('head.')
         optimizer = Lars(model.head.parameters(), lr=0.1, weight_decay=0.)
         criterion = nn.CrossEntropyLoss()
+    model.to(args.device)  # optimizers keep the parameter objects, which move in place
 
     def step(images, labels):
         with autocast:
@@ -167,6 +171,7 @@ def main():
     parser.add_argument('--batch_size', type=int, default=16)
     parser.add_argument('--threads', type=int, default=0, help='0: torch default (all cores)')
     parser.add_argument('--amp', default='off', choices=['off', 'bf16'])
+    parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--iters', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
@@ -177,8 +182,9 @@ def main():
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model, step, forward = build(args)
-    images = torch.randn(args.batch_size, 3, args.input_size, args.input_size)
-    labels = torch.randint(args.num_classes, (args.batch_size,))
+    images = torch.randn(args.batch_size, 3, args.input_size, args.input_size, device=args.device)
+    labels = torch.randint(args.num_classes, (args.batch_size,), device=args.device)
+    cuda = images.is_cuda
 
     if args.flops_only:
         from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -195,20 +201,23 @@ def main():
     for i in range(args.warmup + args.iters):
         start = time.perf_counter()
         step(images, labels)
+        if cuda:
+            torch.cuda.synchronize()
         if i >= args.warmup:
             seconds.append(time.perf_counter() - start)
     median = statistics.median_low(seconds)
     result = {'implementation': 'python', 'job': args.job, 'batch_size': args.batch_size,
               'input_size': args.input_size, 'amp': args.amp, 'threads': torch.get_num_threads(),
               'median_step_seconds': median, 'images_per_second': args.batch_size / median,
-              'peak_memory_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-              'memory_kind': 'peak RSS', 'torch': torch.__version__}
+              'peak_memory_bytes': torch.cuda.max_memory_allocated() if cuda
+              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+              'memory_kind': 'CUDA allocator peak' if cuda else 'peak RSS', 'torch': torch.__version__}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"python {args.job} step: {median * 1e3:.1f} ms (median of {args.iters}), "
-              f"{result['images_per_second']:.2f} images/s, peak RSS {result['peak_memory_bytes'] / 2**20:.0f} MiB, "
-              f"{result['threads']} threads")
+              f"{result['images_per_second']:.2f} images/s, {result['memory_kind']} "
+              f"{result['peak_memory_bytes'] / 2**20:.0f} MiB, {result['threads']} threads")
 
 
 if __name__ == '__main__':

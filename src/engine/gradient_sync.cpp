@@ -27,7 +27,8 @@ struct GradientSynchronizer::State {
   std::vector<std::size_t> slot_of;          // parameter -> position in its bucket
   std::vector<bool> arrived;                 // parameter's gradient copied in this backward
   std::vector<Bucket> buckets;
-  std::vector<c10::intrusive_ptr<torch::autograd::Node>> accumulators;  // kept alive: autograd holds them weakly
+  // Kept alive: autograd holds them weakly. (LibTorch 2.13 returns an intrusive_ptr, older releases a shared_ptr.)
+  std::vector<decltype(torch::autograd::impl::grad_accumulator(std::declval<at::Tensor>()))> accumulators;
   std::vector<uintptr_t> hook_keys;
   std::shared_ptr<Communicator> communicator;
   bool sync = true;
