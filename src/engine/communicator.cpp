@@ -56,8 +56,8 @@ Communicator::Communicator(const LaunchEnv& env, const at::Device& device, std::
                        "it; see docs/distributed.md");
 #endif
     } else {
-      // Gloo on the address the other ranks reach us at: the loopback for a single node, the master's network
-      // otherwise (Gloo picks the interface that resolves this host's name).
+      // Gloo on the address the other ranks reach us at: the loopback for a single node; otherwise the interfaces
+      // of GLOO_SOCKET_IFNAME, or the one this host's name resolves to.
       const std::string hostname = env.master_addr == "127.0.0.1" || env.master_addr == "localhost"
                                        ? std::string("127.0.0.1")
                                        : std::string();

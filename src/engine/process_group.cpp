@@ -1,5 +1,8 @@
 #include "mae/engine/process_group.h"
 
+#include <cstdlib>
+#include <sstream>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -28,8 +31,18 @@ c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d
                                                    std::chrono::milliseconds timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create();
   options->timeout = timeout;
-  options->devices.push_back(hostname.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
-                                              : c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
+  const char* interfaces = std::getenv("GLOO_SOCKET_IFNAME");
+  if (!hostname.empty()) {
+    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
+  } else if (interfaces != nullptr && *interfaces != '\0') {
+    // As torch.distributed's Gloo binding: one device per interface of the comma-separated list.
+    std::stringstream list(interfaces);
+    for (std::string interface; std::getline(list, interface, ',');) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    }
+  } else {
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  }
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
 }
 

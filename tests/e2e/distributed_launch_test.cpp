@@ -72,8 +72,10 @@ TEST(DistributedLaunch, SlurmVariablesStartTwoRanks) {
   mae::test::TempDir dir;
   const auto data = make_images(dir);
   const std::string binary = shell_quote((mae::test::binary_dir() / "mae_pretrain").string());
-  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST=localhost MASTER_PORT=" +
-                             std::to_string(free_port()) + " OMP_NUM_THREADS=1 ";
+  // The master named by its address, not "localhost", so Gloo takes its device from GLOO_SOCKET_IFNAME as on a
+  // multi-node cluster.
+  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST=ip6-unused MASTER_ADDR=127.0.0.2 "
+                             "GLOO_SOCKET_IFNAME=lo MASTER_PORT=" + std::to_string(free_port()) + " OMP_NUM_THREADS=1 ";
   // Rank 1 in the background, rank 0 in the foreground; the exit status is rank 0's once both have ended.
   const auto result = run_command("(" + common + "SLURM_PROCID=1 SLURM_LOCALID=1 " + binary + pretrain_args(data, dir / "out") +
                                   " > " + shell_quote((dir / "rank1").string()) + " 2>&1 & " + common +

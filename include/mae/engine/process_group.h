@@ -18,8 +18,9 @@ struct TcpStoreOptions {
 
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options);
 
-// Gloo over TCP on the interface that `hostname` resolves to (empty: the one this machine's name resolves to);
-// every collective fails after `timeout`.
+// Gloo over TCP on the interface that `hostname` resolves to; with an empty hostname, on the interfaces that
+// GLOO_SOCKET_IFNAME lists (comma-separated, as torch.distributed reads it), else on the one this machine's name
+// resolves to. Every collective fails after `timeout`.
 c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank,
                                                    int world_size, const std::string& hostname,
                                                    std::chrono::milliseconds timeout = std::chrono::minutes(5));
