@@ -71,11 +71,8 @@ void check_value(const Field& field) {
             }
             if (!field.choices.empty() &&
                 std::find(field.choices.begin(), field.choices.end(), *v) == field.choices.end()) {
-              std::string allowed;
-              for (const auto& choice : field.choices) {
-                allowed += (allowed.empty() ? "" : ", ") + choice;
-              }
-              throw UsageError(text("invalid value for ", field.name, ": '", *v, "' (choose from ", allowed, ")"));
+              throw UsageError(
+                  text("invalid value for ", field.name, ": '", *v, "' (choose from ", join(field.choices), ")"));
             }
           },
           [&](const OptionalInt* v) {

@@ -105,10 +105,11 @@ Batch DataLoader::load_batch(int64_t batch_index) {
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices_.size()));
   std::vector<at::Tensor> images;
   at::Tensor labels = at::empty({end - begin}, at::TensorOptions().dtype(at::kLong));
+  int64_t* label = labels.data_ptr<int64_t>();
   for (int64_t i = begin; i < end; ++i) {
     const int64_t index = indices_[static_cast<std::size_t>(i)];
     images.push_back(load_sample(index));
-    labels[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
+    label[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
   }
   const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
   at::Tensor batch = at::empty({end - begin, images[0].size(0), images[0].size(1), images[0].size(2)},

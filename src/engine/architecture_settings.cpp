@@ -89,17 +89,6 @@ void record_encoder(config::JobConfig& config, const EncoderOptions& e) {
   config.mlp_ratio = e.mlp_ratio;
 }
 
-// "vit_base_patch16" for "mae_vit_base_patch16" or "vit_base_patch16"; empty for a name we do not know.
-std::string classifier_name(const std::string& model) {
-  const std::string name = model.starts_with("mae_") ? model.substr(4) : model;
-  for (const auto& known : models::vit_architecture_names()) {
-    if (known == name) {
-      return name;
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 std::optional<EncoderOptions> recorded_encoder(const c10::IValue& args) {
@@ -109,9 +98,9 @@ std::optional<EncoderOptions> recorded_encoder(const c10::IValue& args) {
   }
   // Our checkpoints record every shape setting; an official one names its --model, whose shape stands for them.
   const auto model = string_arg(*dict, "model");
-  const bool known_model = model && !classifier_name(*model).empty();
+  const bool known_model = model && models::is_known_architecture(*model);
   std::optional<EncoderOptions> encoder =
-      known_model ? models::vit_architecture(classifier_name(*model)).encoder : EncoderOptions{};
+      known_model ? models::vit_architecture(models::classifier_name(*model)).encoder : EncoderOptions{};
   for (const auto& s : encoder_settings()) {
     if (const auto value = number_arg(*dict, s.name)) {
       s.set(*encoder, *value);
@@ -133,8 +122,8 @@ std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& a
   const auto dict = *as_dict(args);
   models::MaeOptions options;
   const auto model = string_arg(dict, "model");
-  if (model && !classifier_name(*model).empty()) {
-    options = models::mae_architecture("mae_" + classifier_name(*model));  // the model's decoder
+  if (model && models::is_known_architecture(*model)) {
+    options = models::mae_architecture(models::mae_name(*model));  // the model's decoder
   }
   options.encoder = *encoder;
   if (const auto v = number_arg(dict, "decoder_embed_dim")) {
@@ -188,20 +177,16 @@ models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, co
       }
     }
     if (!differences.empty()) {
-      std::string names;
-      for (const auto& name : differences) {
-        names += (names.empty() ? "" : ", ") + name;
-      }
       throw UsageError(text(source_path, " holds a model of ", models::describe(*recorded), "; the settings ask for ",
                             models::describe(encoder), " (--model ", config.model, " and the shape flags given). They differ "
-                            "in ", names, ": drop those settings to use the checkpoint's, or pass its values"));
+                            "in ", join(differences), ": drop those settings to use the checkpoint's, or pass its values"));
     }
   }
   encoder.img_size = recorded && !config.was_given("input_size") ? recorded->img_size : config.input_size;
   if (from_checkpoint) {
     const auto model = string_arg(*as_dict(source_args), "model");
-    if (model && !classifier_name(*model).empty()) {
-      config.model = classifier_name(*model);
+    if (model && models::is_known_architecture(*model)) {
+      config.model = models::classifier_name(*model);
     }
   }
   models::VitOptions options;
@@ -221,16 +206,16 @@ void check_same_architecture(const c10::IValue& checkpoint_args, const config::J
   if (!theirs || !ours) {
     return;
   }
-  std::string differences;
+  std::vector<std::string> differences;
   for (const char* key : kShapeKeys) {
     const auto a = number_arg(*theirs, key);
     const auto b = number_arg(*ours, key);
     if (a && b && *a != *b) {
-      differences += text(differences.empty() ? "" : "; ", key, " ", *a, " in the checkpoint, ", *b, " in this run");
+      differences.push_back(text(key, " ", *a, " in the checkpoint, ", *b, " in this run"));
     }
   }
   if (!differences.empty()) {
-    throw UsageError(text("--resume ", path, " was written by another architecture: ", differences));
+    throw UsageError(text("--resume ", path, " was written by another architecture: ", join(differences, "; ")));
   }
 }
 

@@ -146,7 +146,7 @@ c10::IValue load_checkpoint_args(const std::string& path) {
   if (path.ends_with(".safetensors")) {
     return {};
   }
-  const c10::IValue loaded = io::load_pth(path);
+  const c10::IValue loaded = io::load_pth(path, io::PthContents::metadata_only);
   if (loaded.isGenericDict() && loaded.toGenericDict().contains("args")) {
     return loaded.toGenericDict().at("args");
   }

@@ -65,8 +65,7 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
     const at::Tensor labels = batch->labels.to(context.device);
     at::Tensor logits;
     {
-      const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
-                                   context.autocast.has_value());
+      const AutocastScope autocast(context.device.type(), context.autocast);
       logits = model->forward(images);
     }
     logits = logits.to(at::kFloat);
@@ -158,8 +157,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
           }
           images = images.to(context.device, /*non_blocking=*/true);
           targets = targets.to(context.device, /*non_blocking=*/true);
-          const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
-                                       context.autocast.has_value());
+          const AutocastScope autocast(context.device.type(), context.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
         parallel);
@@ -268,12 +266,7 @@ void run_linear_probing(const config::LinprobeConfig& settings) {
     models::freeze_all_but_head(model);
   };
   recipe.make_optimizer = [&config](models::VisionTransformerImpl& model, double lr) {
-    ParamGroup head{"head", {}, {}, config.weight_decay};
-    for (const auto& item : model.probe_head->named_parameters()) {
-      head.names.push_back("head." + item.key());
-      head.params.push_back(item.value());
-    }
-    return std::make_unique<Lars>(std::vector<ParamGroup>{head}, lr);
+    return std::make_unique<Lars>(linear_probe_groups(*model.probe_head, config.weight_decay), lr);
   };
   recipe.criterion = [](const at::Tensor& logits, const at::Tensor& labels) {
     return at::cross_entropy_loss(logits, labels);

@@ -117,14 +117,4 @@ void Communicator::broadcast_from_rank0(std::vector<at::Tensor> tensors, const s
   }
 }
 
-void Communicator::barrier(const std::string& what) {
-  c10d::BarrierOptions options;
-  options.timeout = timeout_;
-  try {
-    backend_->backend->barrier(options)->wait();
-  } catch (const std::exception& error) {
-    throw Error(text("rank ", env_.rank, ": ", what, " failed: ", error.what()));
-  }
-}
-
 }  // namespace mae::engine

@@ -35,23 +35,44 @@ at::Tensor GradScaler::scale(const at::Tensor& loss) {
   return loss * scale_;
 }
 
-double GradScaler::unscale_clip_and_step(Optimizer& optimizer, std::optional<double> clip_grad) {
-  const c10::NoGradGuard no_grad;
-  std::vector<at::Tensor> parameters = optimizer.parameters();
-  if (!enabled_) {
-    const double norm = clip_grad_norm(parameters, clip_grad);
-    optimizer.step();
-    return norm;
-  }
+namespace {
+
+std::vector<at::Tensor> defined_grads(const std::vector<at::Tensor>& parameters) {
   std::vector<at::Tensor> grads;
   for (const auto& parameter : parameters) {
     if (parameter.grad().defined()) {
       grads.push_back(parameter.grad());
     }
   }
+  return grads;
+}
+
+// The total 2-norm of `grads` as a 0-d tensor on their device (no host synchronisation); clipped when max_norm is set.
+at::Tensor clip_grads(const std::vector<at::Tensor>& grads, std::optional<double> max_norm) {
+  if (grads.empty()) {
+    return at::zeros({});
+  }
+  const at::Tensor total = at::linalg_vector_norm(at::stack(at::_foreach_norm(grads, 2.0)), 2.0);
+  if (max_norm) {
+    const at::Tensor coefficient = at::clamp_max(*max_norm / (total + 1e-6), 1.0);
+    at::_foreach_mul_(grads, coefficient);
+  }
+  return total;
+}
+
+}  // namespace
+
+at::Tensor GradScaler::unscale_clip_and_step(Optimizer& optimizer, std::optional<double> clip_grad) {
+  const c10::NoGradGuard no_grad;
+  const std::vector<at::Tensor> grads = defined_grads(optimizer.parameters());
+  if (!enabled_) {
+    const at::Tensor norm = clip_grads(grads, clip_grad);
+    optimizer.step();
+    return norm;
+  }
   at::Tensor found_inf = at::zeros({}, scale_.options());
   at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, scale_.reciprocal());
-  const double norm = clip_grad_norm(parameters, clip_grad);
+  const at::Tensor norm = clip_grads(grads, clip_grad);
   if (found_inf.item<float>() == 0.0F) {
     optimizer.step();
   }
@@ -62,21 +83,7 @@ double GradScaler::unscale_clip_and_step(Optimizer& optimizer, std::optional<dou
 
 double clip_grad_norm(const std::vector<at::Tensor>& parameters, std::optional<double> max_norm) {
   const c10::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads;
-  for (const auto& parameter : parameters) {
-    if (parameter.grad().defined()) {
-      grads.push_back(parameter.grad());
-    }
-  }
-  if (grads.empty()) {
-    return 0.0;
-  }
-  const at::Tensor total = at::linalg_vector_norm(at::stack(at::_foreach_norm(grads, 2.0)), 2.0);
-  if (max_norm) {
-    const at::Tensor coefficient = at::clamp_max(*max_norm / (total + 1e-6), 1.0);
-    at::_foreach_mul_(grads, coefficient);
-  }
-  return total.item<double>();
+  return clip_grads(defined_grads(parameters), max_norm).item<double>();
 }
 
 }  // namespace mae::engine

@@ -63,4 +63,13 @@ std::vector<ParamGroup> layer_decay_groups(const torch::nn::Module& model, int64
   return groups;
 }
 
+std::vector<ParamGroup> linear_probe_groups(const torch::nn::Module& probe_head, double weight_decay) {
+  ParamGroup head{"head", {}, {}, weight_decay};
+  for (const auto& item : probe_head.named_parameters()) {
+    head.names.push_back("head." + item.key());
+    head.params.push_back(item.value());
+  }
+  return {head};
+}
+
 }  // namespace mae::engine

@@ -59,8 +59,7 @@ void run_pretraining(const config::PretrainConfig& settings) {
         [&](data::Batch& batch, int64_t step) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           seed_step(config.seed, context.rank, epoch, step);
-          const AutocastScope autocast(context.device.type(), context.autocast.value_or(at::kBFloat16),
-                                       context.autocast.has_value());
+          const AutocastScope autocast(context.device.type(), context.autocast);
           return model->forward(images, config.mask_ratio).loss;
         },
         parallel);

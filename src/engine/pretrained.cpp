@@ -16,15 +16,6 @@
 namespace mae::engine {
 namespace {
 
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  const std::size_t shown = std::min<std::size_t>(names.size(), 6);
-  for (std::size_t i = 0; i < shown; ++i) {
-    out += (i ? ", " : "") + names[i];
-  }
-  return shown < names.size() ? text(out, ", ... (", names.size(), " in all)") : out;
-}
-
 at::Tensor* find(models::NamedTensors& tensors, const std::string& name) {
   for (auto& [key, tensor] : tensors) {
     if (key == name) {
@@ -75,7 +66,7 @@ PretrainedLoad load_pretrained_encoder(models::VisionTransformerImpl& model, con
     }
   }
   if (!lacking.empty()) {
-    throw UsageError(text("--finetune ", path, ": the checkpoint lacks encoder weights the model needs: ", join(lacking),
+    throw UsageError(text("--finetune ", path, ": the checkpoint lacks encoder weights the model needs: ", join(lacking, ", ", 6),
                           " (is it a checkpoint of this model?)"));
   }
   std::vector<std::string> present;  // classifier weights a pre-training checkpoint should not have
@@ -85,7 +76,7 @@ PretrainedLoad load_pretrained_encoder(models::VisionTransformerImpl& model, con
     }
   }
   if (!present.empty()) {
-    throw UsageError(text("--finetune ", path, ": the checkpoint already has classifier weights (", join(present),
+    throw UsageError(text("--finetune ", path, ": the checkpoint already has classifier weights (", join(present, ", ", 6),
                           "): it is not a pre-training checkpoint; continue a fine-tuning with --resume, or evaluate "
                           "it with --eval --resume"));
   }

@@ -37,8 +37,6 @@ struct PreparedStep {
   std::shared_ptr<void> owner;
 };
 
-std::string mae_name(const std::string& model) { return model.starts_with("mae_") ? model : "mae_" + model; }
-std::string classifier_name(const std::string& model) { return model.starts_with("mae_") ? model.substr(4) : model; }
 
 // engine_pretrain.train_one_epoch's step: MAE loss, backward, AdamW (betas 0.9, 0.95) over the weight-decay groups.
 PreparedStep pretrain_step(const models::MaeOptions& architecture, const StepBenchOptions& o, const at::Device& device,
@@ -55,7 +53,7 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const StepBen
   Step step = [owner, mask_ratio, device, autocast](const at::Tensor& images, const at::Tensor&) {
     at::Tensor loss;
     {
-      const AutocastScope scope(device.type(), autocast.value_or(at::kBFloat16), autocast.has_value());
+      const AutocastScope scope(device.type(), autocast);
       loss = owner->model->forward(images, mask_ratio).loss;
     }
     loss.backward();
@@ -84,12 +82,7 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const StepB
   } else if (o.job == "linprobe") {
     model.use_linear_probe_head();
     models::freeze_all_but_head(model);
-    ParamGroup head{"head", {}, {}, 0.0};
-    for (const auto& item : model.probe_head->named_parameters()) {
-      head.names.push_back("head." + item.key());
-      head.params.push_back(item.value());
-    }
-    owner->optimizer = std::make_unique<Lars>(std::vector<ParamGroup>{head}, 0.1);
+    owner->optimizer = std::make_unique<Lars>(linear_probe_groups(*model.probe_head, 0.0), 0.1);
     // The frozen encoder runs forward only; the head's backward is negligible.
     flops = forward + 2.0 * 2.0 * static_cast<double>(architecture.encoder.embed_dim * architecture.num_classes);
   } else {
@@ -99,7 +92,7 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const StepB
   const bool training = o.job != "inference";
   const bool probe = o.job == "linprobe";
   Step step = [owner, training, probe, device, autocast](const at::Tensor& images, const at::Tensor& labels) {
-    const AutocastScope scope(device.type(), autocast.value_or(at::kBFloat16), autocast.has_value());
+    const AutocastScope scope(device.type(), autocast);
     if (!training) {
       const c10::NoGradGuard no_grad;
       owner->model->forward(images);
@@ -153,13 +146,13 @@ StepBenchResult run_step_bench(const StepBenchOptions& o, const BatchSource& bat
   torch::manual_seed(o.seed);
 
   StepBenchResult result;
-  result.architecture = models::mae_architecture(mae_name(o.model));
+  result.architecture = models::mae_architecture(models::mae_name(o.model));
   result.architecture.encoder.img_size = o.input_size;
   PreparedStep prepared;
   if (o.job == "pretrain") {
     prepared = pretrain_step(result.architecture, o, device, autocast);
   } else {
-    models::VitOptions classifier = models::vit_architecture(classifier_name(o.model));
+    models::VitOptions classifier = models::vit_architecture(models::classifier_name(o.model));
     classifier.encoder.img_size = o.input_size;
     classifier.global_pool = o.job != "linprobe";
     classifier.drop_path_rate = o.job == "finetune" ? 0.1 : 0.0;

@@ -5,6 +5,7 @@
 #include "mae/config/job_config.h"
 #include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
+#include "mae/io/atomic_file.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -60,8 +61,12 @@ void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, cons
   state.scaler = scaler.state();
   state.epoch = epoch;
   state.args = config_as_dict(config);
-  for (const auto& name : names) {
-    save_training_checkpoint((std::filesystem::path(config.output_dir) / name).string(), state);
+  // Serialised and written once; the other names due (checkpoint-last.pth) are byte copies of that file.
+  const std::filesystem::path folder(config.output_dir);
+  const std::string first = (folder / names.front()).string();
+  save_training_checkpoint(first, state);
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    io::copy_file_atomically(first, (folder / names[i]).string());
   }
 }
 

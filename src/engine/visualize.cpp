@@ -47,10 +47,8 @@ Reconstruction reconstruct(models::MaskedAutoencoderViTImpl& model, const cv::Ma
   const models::MaeOutput out = model.forward(x, mask_ratio);
   at::Tensor prediction = out.pred;
   if (model.options().norm_pix_loss) {
-    const at::Tensor target = model.patchify(x);
-    const at::Tensor mean = target.mean(-1, true);
-    const at::Tensor var = target.var(-1, /*unbiased=*/true, /*keepdim=*/true);
-    prediction = prediction * (var + 1e-6).sqrt() + mean;
+    const auto [mean, std] = models::MaskedAutoencoderViTImpl::patch_mean_and_std(model.patchify(x));
+    prediction = prediction * std + mean;
   }
   const int64_t patch_values = prediction.size(-1);
   const at::Tensor y = model.unpatchify(prediction);

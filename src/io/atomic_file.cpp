@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
@@ -65,6 +67,23 @@ void AtomicFile::commit() {
     ::fsync(directory);
     ::close(directory);
   }
+}
+
+void copy_file_atomically(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) {
+    throw IoError(text("cannot read '", from, "' to copy it to '", to, "'"));
+  }
+  AtomicFile file(to);
+  std::vector<char> buffer(8 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    file.write(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (!in.eof()) {
+    throw IoError(text("reading '", from, "' failed while copying it to '", to, "'"));
+  }
+  file.commit();
 }
 
 }  // namespace mae::io

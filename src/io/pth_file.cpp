@@ -25,7 +25,7 @@ std::string record_text(caffe2::serialize::PyTorchStreamReader& reader, const st
 
 }  // namespace
 
-c10::IValue load_pth(const std::string& path) {
+c10::IValue load_pth(const std::string& path, PthContents contents) {
   if (!std::filesystem::is_regular_file(path)) {
     throw IoError(text("checkpoint '", path, "' ", std::filesystem::exists(path) ? "is not a file" : "does not exist"));
   }
@@ -41,12 +41,16 @@ c10::IValue load_pth(const std::string& path) {
       throw IoError(text("'", path, "' was written on a big-endian machine; only little-endian files are supported"));
     }
     const StorageLoader load_storage = [&](const StorageRecord& record) {
+      const std::size_t expected = static_cast<std::size_t>(record.numel) * c10::elementSize(record.dtype);
+      if (contents == PthContents::metadata_only) {  // sized, with no memory behind it
+        return c10::Storage(c10::Storage::use_byte_size_t(), expected, c10::DataPtr(nullptr, c10::kCPU), nullptr,
+                            false);
+      }
       const std::string name = "data/" + record.key;
       if (!reader->hasRecord(name)) {
         throw IoError(text("'", path, "' is incomplete: its storage record ", name, " is missing"));
       }
       auto [data, size] = reader->getRecord(name);
-      const std::size_t expected = static_cast<std::size_t>(record.numel) * c10::elementSize(record.dtype);
       if (size < expected) {
         throw IoError(text("'", path, "' is truncated: ", name, " holds ", size, " bytes, ", expected, " expected"));
       }

@@ -1,5 +1,6 @@
 #include "mae/models/factory.h"
 
+#include <algorithm>
 #include <array>
 
 #include "mae/util/error.h"
@@ -34,13 +35,9 @@ std::string without_decoder_suffix(const std::string& name) {
 }
 
 [[noreturn]] void unknown_model(const std::string& name, const std::vector<std::string>& known) {
-  std::string list;
-  for (const auto& candidate : known) {
-    list += (list.empty() ? "" : ", ") + candidate;
-  }
   const std::string suggestion = closest_match(name, known);
   throw UsageError(text("unknown model '", name, "'", suggestion.empty() ? "" : text(" (did you mean '", suggestion, "'?)"),
-                       "; known models: ", list));
+                       "; known models: ", join(known)));
 }
 
 }  // namespace
@@ -56,7 +53,7 @@ std::vector<std::string> mae_architecture_names() {
 std::vector<std::string> vit_architecture_names() {
   std::vector<std::string> names;
   for (const auto& architecture : kArchitectures) {
-    names.emplace_back(std::string(architecture.name).substr(4));
+    names.push_back(classifier_name(architecture.name));
   }
   return names;
 }
@@ -81,6 +78,17 @@ VitOptions vit_architecture(const std::string& name) {
     }
   }
   unknown_model(name, vit_architecture_names());
+}
+
+std::string mae_name(const std::string& model) { return model.starts_with("mae_") ? model : "mae_" + model; }
+
+std::string classifier_name(const std::string& model) {
+  return model.starts_with("mae_") ? model.substr(4) : model;
+}
+
+bool is_known_architecture(const std::string& model) {
+  const auto names = vit_architecture_names();
+  return std::find(names.begin(), names.end(), classifier_name(model)) != names.end();
 }
 
 }  // namespace mae::models

@@ -96,12 +96,11 @@ at::Tensor MaskedAutoencoderViTImpl::unpatchify(const at::Tensor& x) const {
 }
 
 Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mask_ratio,
-                                                 const std::optional<at::Tensor>& noise) const {
+                                                 const at::Tensor& scores) const {
   const int64_t n = x.size(0);
   const int64_t length = x.size(1);
   const int64_t dim = x.size(2);
   const int64_t len_keep = visible_patch_count(length, mask_ratio);
-  const at::Tensor scores = noise ? *noise : at::rand({n, length}, x.options().dtype(at::kFloat));
   if (scores.sizes() != at::IntArrayRef{n, length}) {
     throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
   }
@@ -137,13 +136,17 @@ at::Tensor MaskedAutoencoderViTImpl::forward_decoder(const at::Tensor& latent, c
   return decoder_pred->forward(x).slice(1, 1);  // drop the cls token
 }
 
+std::pair<at::Tensor, at::Tensor> MaskedAutoencoderViTImpl::patch_mean_and_std(const at::Tensor& patches) {
+  const at::Tensor var = patches.var(-1, /*unbiased=*/true, /*keepdim=*/true);
+  return {patches.mean(-1, /*keepdim=*/true), (var + 1e-6).sqrt()};
+}
+
 at::Tensor MaskedAutoencoderViTImpl::forward_loss(const at::Tensor& imgs, const at::Tensor& pred,
                                                   const at::Tensor& mask) const {
   at::Tensor target = patchify(imgs);
   if (options_.norm_pix_loss) {
-    const at::Tensor mean = target.mean(-1, /*keepdim=*/true);
-    const at::Tensor var = target.var(-1, /*unbiased=*/true, /*keepdim=*/true);
-    target = (target - mean) / (var + 1e-6).sqrt();
+    const auto [mean, std] = patch_mean_and_std(target);
+    target = (target - mean) / std;
   }
   const at::Tensor per_patch = (pred - target).pow(2).mean(-1);
   if (options_.loss_on_visible) {

@@ -102,6 +102,11 @@ at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double ma
   }
   at::Tensor scores = at::rand({n, length}, float_cpu);
   if (strategy == MaskStrategy::grid) {
+    // The pattern keeps one patch in four, so it only makes the ratio 0.75 (and only on an even grid).
+    if (grid % 2 != 0 || visible_patch_count(length, mask_ratio) != length / 4) {
+      throw UsageError(text("grid masking keeps one patch of every 2x2 square: it needs an even grid and mask ratio "
+                            "0.75, got a ", grid, "x", grid, " grid and ratio ", mask_ratio));
+    }
     const at::Tensor rows = at::arange(grid).remainder(2).view({grid, 1});
     const at::Tensor cols = at::arange(grid).remainder(2).view({1, grid});
     const at::Tensor removed = (rows + cols).gt(0).reshape({1, length}).to(at::kFloat);
@@ -111,8 +116,9 @@ at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double ma
     // One seed per sample from torch's generator: reproducible under torch::manual_seed, independent per sample.
     const at::Tensor seeds = at::randint(int64_t{1} << 62, {n}, at::TensorOptions().dtype(at::kLong));
     float* data = scores.data_ptr<float>();
+    const int64_t* seed = seeds.data_ptr<int64_t>();
     for (int64_t s = 0; s < n; ++s) {
-      std::mt19937_64 random(static_cast<uint64_t>(seeds[s].item<int64_t>()));
+      std::mt19937_64 random(static_cast<uint64_t>(seed[s]));
       const std::vector<uint8_t> covered = block_mask(grid, target, random);
       for (int64_t p = 0; p < length; ++p) {
         data[s * length + p] += covered[static_cast<std::size_t>(p)];

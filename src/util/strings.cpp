@@ -49,4 +49,16 @@ std::string closest_match(std::string_view wrong, const std::vector<std::string>
   return best_distance * 3 <= longest ? best : std::string{};
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator, std::size_t max_shown) {
+  std::string out;
+  const std::size_t shown = std::min(items.size(), max_shown);
+  for (std::size_t i = 0; i < shown; ++i) {
+    if (i > 0) {
+      out += separator;
+    }
+    out += items[i];
+  }
+  return shown < items.size() ? text(out, ", ... (", items.size(), " in all)") : out;
+}
+
 }  // namespace mae

@@ -10,9 +10,7 @@ namespace {
 using mae::test::run_command;
 using mae::test::shell_quote;
 
-std::string app(const std::string& name) {
-  return shell_quote((mae::test::binary_dir() / name).string());
-}
+using mae::test::app;
 
 class EveryApp : public ::testing::TestWithParam<std::string> {};
 
@@ -41,7 +39,5 @@ TEST_P(EveryApp, RejectsAnUnknownFlagWithExitCodeTwo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Apps, EveryApp, ::testing::Values("mae_pretrain", "mae_finetune", "mae_linprobe"));
-
-
 
 }  // namespace

@@ -11,15 +11,12 @@
 
 namespace {
 
+using mae::test::last_json_line;
 using mae::test::run_command;
 using mae::test::shell_quote;
 
-std::string bench() { return shell_quote((mae::test::binary_dir() / "mae_bench").string()); }
+std::string bench() { return mae::test::app("mae_bench"); }
 
-nlohmann::json last_json_line(const std::string& output) {
-  const auto start = output.rfind("\n{");
-  return nlohmann::json::parse(output.substr(start == std::string::npos ? output.find('{') : start + 1));
-}
 
 class EveryJob : public ::testing::TestWithParam<std::string> {};
 

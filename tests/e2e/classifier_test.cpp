@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -13,6 +12,8 @@
 
 namespace {
 
+using mae::test::app;
+using mae::test::log_lines;
 using mae::test::run_command;
 using mae::test::shell_quote;
 
@@ -32,21 +33,11 @@ std::filesystem::path make_two_classes(const std::filesystem::path& root) {
   return root;
 }
 
-std::string app(const std::string& name) { return shell_quote((mae::test::binary_dir() / name).string()); }
 
 // Without --input_size, fine-tuning and probing take the pre-training checkpoint's (16 px here).
 std::string common(const std::filesystem::path& data, const std::filesystem::path& out, bool input_size = true) {
   return std::string(input_size ? " --input_size 16" : "") + " --batch_size 8 --num_workers 2 --device cpu --seed 1 --data_path " +
          shell_quote(data.string()) + " --output_dir " + shell_quote(out.string());
-}
-
-std::vector<nlohmann::json> log_lines(const std::filesystem::path& out) {
-  std::ifstream in(out / "log.txt");
-  std::vector<nlohmann::json> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
 }
 
 class ClassifierEndToEnd : public ::testing::Test {

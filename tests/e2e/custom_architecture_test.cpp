@@ -10,6 +10,7 @@
 
 namespace {
 
+using mae::test::app;
 using mae::test::run_command;
 using mae::test::shell_quote;
 
@@ -30,7 +31,6 @@ std::filesystem::path make_gray_classes(const std::filesystem::path& root) {
   return root;
 }
 
-std::string app(const std::string& name) { return shell_quote((mae::test::binary_dir() / name).string()); }
 
 std::string common(const std::filesystem::path& data, const std::filesystem::path& out) {
   return " --batch_size 4 --num_workers 1 --device cpu --seed 1 --epochs 1 --warmup_epochs 0 --data_path " +

@@ -2,7 +2,6 @@
 // srun would start it (SLURM variables; rank 0 hosts the store).
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -46,15 +45,9 @@ void expect_one_job_of_two_ranks(const std::filesystem::path& out, const std::st
   EXPECT_NE(output.find("distributed init (rank 0): " + launcher + ", world size 2"), std::string::npos) << output;
   EXPECT_NE(output.find("effective batch size: 8"), std::string::npos) << output;
   EXPECT_TRUE(std::filesystem::exists(out / "checkpoint-0.pth"));
-  std::ifstream log(out / "log.txt");
-  int lines = 0;
-  for (std::string line; std::getline(log, line);) {
-    ++lines;
-  }
-  EXPECT_EQ(lines, 1);
-  std::ifstream file_log(out / "mae_pretrain.log");
-  const std::string text((std::istreambuf_iterator<char>(file_log)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text.find("[rank 1]"), std::string::npos) << "rank 1 wrote to rank 0's log file";
+  EXPECT_EQ(mae::test::log_lines(out).size(), 1u);
+  EXPECT_EQ(mae::test::read_file(out / "mae_pretrain.log").find("[rank 1]"), std::string::npos)
+      << "rank 1 wrote to rank 0's log file";
 }
 
 TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
@@ -62,7 +55,7 @@ TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
   const auto data = make_images(dir);
   const auto result = run_command(
       shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python " +
-      shell_quote((mae::test::binary_dir() / "mae_pretrain").string()) + pretrain_args(data, dir / "out"));
+      mae::test::app("mae_pretrain") + pretrain_args(data, dir / "out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   expect_one_job_of_two_ranks(dir / "out", result.output, "torchrun");
   EXPECT_NE(result.output.find("(torchrun's store)"), std::string::npos) << result.output;
@@ -71,7 +64,7 @@ TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
 TEST(DistributedLaunch, SlurmVariablesStartTwoRanks) {
   mae::test::TempDir dir;
   const auto data = make_images(dir);
-  const std::string binary = shell_quote((mae::test::binary_dir() / "mae_pretrain").string());
+  const std::string binary = mae::test::app("mae_pretrain");
   // The master named by its address, not "localhost", so Gloo takes its device from GLOO_SOCKET_IFNAME as on a
   // multi-node cluster.
   const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST=ip6-unused MASTER_ADDR=127.0.0.2 "

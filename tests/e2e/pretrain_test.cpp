@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -13,6 +12,7 @@
 
 namespace {
 
+using mae::test::log_lines;
 using mae::test::run_command;
 using mae::test::shell_quote;
 
@@ -37,19 +37,9 @@ std::filesystem::path make_images(const mae::test::TempDir& dir) {
 }
 
 std::string pretrain(const std::filesystem::path& data, const std::filesystem::path& out, const std::string& extra) {
-  return shell_quote((mae::test::binary_dir() / "mae_pretrain").string()) + " --model mae_vit_tiny_patch4 --input_size 16" +
+  return mae::test::app("mae_pretrain") + " --model mae_vit_tiny_patch4 --input_size 16" +
          " --batch_size 8 --num_workers 2 --device cpu --blr 0.05 --warmup_epochs 1 --seed 3 --save_every 1" +
          " --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) + " " + extra;
-}
-
-std::vector<nlohmann::json> log_lines(const std::filesystem::path& out) {
-  std::ifstream in(out / "log.txt");
-  std::vector<nlohmann::json> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
 }
 
 TEST(PretrainEndToEnd, LossFallsAndOutputsAreTheReferences) {
@@ -131,7 +121,7 @@ TEST(VisualizeEndToEnd, DrawsTheFourPanelsFromAPretrainCheckpoint) {
   const auto data = make_images(dir);
   ASSERT_EQ(run_command(pretrain(data, dir / "out", "--epochs 1 --norm_pix_loss")).exit_code, 0);
   const auto image = (data / "train/a/1.png").string();
-  const auto result = run_command(shell_quote((mae::test::binary_dir() / "mae_visualize").string()) +
+  const auto result = run_command(mae::test::app("mae_visualize") +
                                   " --checkpoint " + shell_quote((dir / "out/checkpoint-last.pth").string()) +
                                   " --images " + shell_quote(image) + " --output_dir " +
                                   shell_quote((dir / "vis").string()));

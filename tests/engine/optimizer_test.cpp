@@ -177,7 +177,7 @@ TEST(GradScaler, Fp16ScalingSkipsInfAndBacksOff) {
   GradScaler scaler(true, GradScalerState{1024.0, 2.0, 0.5, 2, 0});
   scaler.scale((weight * 2).sum()).backward();
   EXPECT_FLOAT_EQ(weight.grad()[0].item<float>(), 2048.0F);
-  const double norm = scaler.unscale_clip_and_step(optimizer, std::nullopt);
+  const double norm = scaler.unscale_clip_and_step(optimizer, std::nullopt).item<double>();
   EXPECT_NEAR(norm, std::sqrt(8.0), 1e-5);  // unscaled: (2, 2)
   EXPECT_LT(weight[0].item<float>(), 1.0F);
   optimizer.zero_grad();

@@ -15,8 +15,7 @@ double reference_forward_flops(const std::string& job, const std::string& shape)
       mae::test::shell_quote((mae::test::source_dir() / "scripts/bench_reference.py").string()) +
       " --flops_only --job " + job + " " + shape);
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  const auto last_line = result.output.substr(result.output.find_last_of('{'));
-  return nlohmann::json::parse(last_line).at("forward_flops_per_image").get<double>();
+  return mae::test::last_json_line(result.output).at("forward_flops_per_image").get<double>();
 }
 
 TEST(ModelFlops, MaeForwardEqualsTorchFlopCounter) {

@@ -8,8 +8,10 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -45,6 +47,29 @@ std::string shell_quote(const std::string& word) {
     quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
   return quoted + "'";
+}
+
+std::string app(const std::string& name) { return shell_quote((binary_dir() / name).string()); }
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<nlohmann::json> log_lines(const std::filesystem::path& output_dir) {
+  std::ifstream in(output_dir / "log.txt");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+nlohmann::json last_json_line(const std::string& output) {
+  const auto start = output.rfind("\n{");
+  return nlohmann::json::parse(output.substr(start == std::string::npos ? output.find('{') : start + 1));
 }
 
 CommandResult run_command(const std::string& command_line) {

@@ -2,6 +2,7 @@
 // Helpers shared by the tests: paths of the build, running commands, temporary folders, and worker processes.
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,18 @@ CommandResult run_command(const std::string& command_line);
 
 // Quotes one word for the shell.
 std::string shell_quote(const std::string& word);
+
+// The shell-quoted path of executable `name` in build/bin (mae_pretrain, ...).
+std::string app(const std::string& name);
+
+// The whole content of a text file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
+// <output_dir>/log.txt: one JSON object per line, as the jobs append them.
+std::vector<nlohmann::json> log_lines(const std::filesystem::path& output_dir);
+
+// The last line of `output` that is a JSON object (mae_bench --json, bench_reference.py --json).
+nlohmann::json last_json_line(const std::string& output);
 
 // Worker processes: mae_tests started as `mae_tests --worker NAME ARGS...` runs the function registered under NAME
 // instead of the tests. Multi-process tests start several such workers of their own binary.

@@ -2,24 +2,16 @@
 // the sources CMake lists for mae_engine, nor their headers, may include data-layer, OpenCV or job headers.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "support/test_support.h"
 
 namespace {
 
-std::string read(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(Layering, EngineCoreNeedsNoDataLayer) {
   const auto root = mae::test::source_dir();
-  const std::string cmake = read(root / "src/engine/CMakeLists.txt");
+  const std::string cmake = mae::test::read_file(root / "src/engine/CMakeLists.txt");
   const auto start = cmake.find("add_library(mae_engine STATIC");
   ASSERT_NE(start, std::string::npos);
   const std::string sources = cmake.substr(start, cmake.find(')', start) - start);
@@ -32,7 +24,7 @@ TEST(Layering, EngineCoreNeedsNoDataLayer) {
       if (!std::filesystem::exists(file)) {
         continue;
       }
-      const std::string text = read(file);
+      const std::string text = mae::test::read_file(file);
       std::smatch match;
       EXPECT_FALSE(std::regex_search(text, match, forbidden)) << file << " includes " << match.str();
       ++checked;

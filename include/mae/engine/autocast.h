@@ -4,11 +4,16 @@
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
 
+#include <optional>
+
 namespace mae::engine {
 
 class AutocastScope {
  public:
   AutocastScope(c10::DeviceType device_type, c10::ScalarType dtype, bool enabled = true);
+  // A run's --amp choice: autocast to `dtype` when it has one, plain fp32 (autocast off) otherwise.
+  AutocastScope(c10::DeviceType device_type, std::optional<c10::ScalarType> dtype)
+      : AutocastScope(device_type, dtype.value_or(c10::ScalarType::BFloat16), dtype.has_value()) {}
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;

@@ -43,6 +43,7 @@ TrainingState load_training_checkpoint(const std::string& path);
 models::NamedTensors load_model_weights(const std::string& path);
 
 // The `args` entry of a .pth checkpoint; None for a file without one (a bare state dict, a .safetensors file).
+// Reads only the file's pickle, not its weights.
 c10::IValue load_checkpoint_args(const std::string& path);
 
 // The resolved configuration as a dict for `args`.

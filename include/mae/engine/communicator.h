@@ -23,10 +23,7 @@ class Communicator {
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
-  int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
-  const LaunchEnv& env() const { return env_; }
-  std::chrono::milliseconds timeout() const { return timeout_; }
 
   // Starts summing `tensor` in place across ranks; the returned function waits for it (throwing Error on failure).
   using Wait = std::function<void()>;
@@ -36,7 +33,6 @@ class Communicator {
   void all_reduce_sum(std::vector<double>& values, const std::string& what);
   // Copies rank 0's tensors into every other rank's.
   void broadcast_from_rank0(std::vector<at::Tensor> tensors, const std::string& what);
-  void barrier(const std::string& what);
 
  private:
   struct Backend;

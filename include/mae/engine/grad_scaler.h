@@ -17,8 +17,9 @@ class GradScaler {
 
   at::Tensor scale(const at::Tensor& loss);
   // On an update step: unscale the gradients, clip them to `clip_grad` (or just measure their norm), step the
-  // optimizer unless a gradient is inf/NaN, update the scale. Returns the total 2-norm of the unscaled gradients.
-  double unscale_clip_and_step(Optimizer& optimizer, std::optional<double> clip_grad);
+  // optimizer unless a gradient is inf/NaN, update the scale. Returns the total 2-norm of the unscaled gradients as
+  // a 0-d tensor on their device, so that a caller that ignores it pays no host synchronisation.
+  at::Tensor unscale_clip_and_step(Optimizer& optimizer, std::optional<double> clip_grad);
 
   bool enabled() const { return enabled_; }
   std::optional<GradScalerState> state() const;  // for checkpoints; nothing when disabled

@@ -30,4 +30,7 @@ std::vector<ParamGroup> layer_decay_groups(const torch::nn::Module& model, int64
                                            double layer_decay,
                                            const std::set<std::string>& no_weight_decay = {"pos_embed", "cls_token"});
 
+// main_linprobe.py: one group "head" of the linear-probe head's parameters (named head.<name>), for LARS.
+std::vector<ParamGroup> linear_probe_groups(const torch::nn::Module& probe_head, double weight_decay);
+
 }  // namespace mae::engine

@@ -24,4 +24,7 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Copies `from` to `to` through an AtomicFile: `to` is either its old content or the whole copy.
+void copy_file_atomically(const std::string& from, const std::string& to);
+
 }  // namespace mae::io

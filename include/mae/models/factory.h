@@ -19,4 +19,10 @@ VitOptions vit_architecture(const std::string& name);
 std::vector<std::string> mae_architecture_names();
 std::vector<std::string> vit_architecture_names();
 
+// The two spellings of one architecture: mae_vit_base_patch16 <-> vit_base_patch16 (either spelling in).
+std::string mae_name(const std::string& model);
+std::string classifier_name(const std::string& model);
+// Whether `model`, in either spelling, is one of the names above.
+bool is_known_architecture(const std::string& model);
+
 }  // namespace mae::models

@@ -3,6 +3,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include <optional>
+#include <utility>
 
 #include "mae/models/architecture.h"
 #include "mae/models/layers.h"
@@ -40,8 +41,11 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // Mean squared error per patch, averaged over the removed patches (over all with loss_on_visible).
   at::Tensor forward_loss(const at::Tensor& imgs, const at::Tensor& pred, const at::Tensor& mask) const;
 
-  // Keeps int(L * (1 - mask_ratio)) tokens per sample: those with the smallest noise.
-  Masking random_masking(const at::Tensor& x, double mask_ratio, const std::optional<at::Tensor>& noise) const;
+  // Keeps int(L * (1 - mask_ratio)) tokens per sample: those with the smallest noise ([N, L]).
+  Masking random_masking(const at::Tensor& x, double mask_ratio, const at::Tensor& noise) const;
+  // norm_pix_loss's statistics of patchified images [N, L, p*p*C]: mean and sqrt(unbiased var + 1e-6), each
+  // [N, L, 1]. The target is (patches - mean) / std; the visualizer maps predictions back with them.
+  static std::pair<at::Tensor, at::Tensor> patch_mean_and_std(const at::Tensor& patches);
   // [N, C, h*p, w*p] <-> [N, h*w, p*p*C], pixels inside a patch in (row, column, channel) order.
   at::Tensor patchify(const at::Tensor& imgs) const;
   at::Tensor unpatchify(const at::Tensor& x) const;

@@ -21,7 +21,8 @@ std::string to_string(MaskStrategy strategy);
 //           U[0, 1); if the blocks fall short of the target, the uncovered patches with the largest draws are removed
 //           too, so the count is always exact;
 //   grid:   the patch at (even row, even column) of every 2x2 square is kept (score U[0, 1)), the other three removed
-//           (1 + U[0, 1)). Needs an even grid and mask_ratio 0.75 (validate() checks both).
+//           (1 + U[0, 1)). Needs an even grid and mask_ratio 0.75: anything else is a UsageError (validate() and
+//           the config check them earlier, with the flags' names).
 at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double mask_ratio, const at::Device& device);
 
 // int(L * (1 - mask_ratio)), the reference's visible-patch count.

@@ -23,12 +23,6 @@ class IoError : public Error {
   using Error::Error;
 };
 
-// A feature the command line asked for that this build does not provide yet.
-class NotImplementedError : public Error {
- public:
-  using Error::Error;
-};
-
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailure = 1;
 

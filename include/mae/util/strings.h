@@ -20,6 +20,10 @@ std::string text(const Parts&... parts) {
 std::string fixed(double value, int digits);
 std::string scientific(double value, int digits);
 
+// The items with `separator` between them; beyond `max_shown` items, ", ... (N in all)" ends the list.
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ",
+                 std::size_t max_shown = static_cast<std::size_t>(-1));
+
 // Number of single-character insertions, deletions and substitutions that turn a into b.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
