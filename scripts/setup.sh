@@ -7,7 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 debian_packages=(
   build-essential cmake ninja-build ccache mold pkg-config
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
-  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg62-turbo-dev
   libgloo-dev   # headers only: the Gloo code itself is compiled into libtorch_cpu, but the wheel ships no gloo/ headers
 )
 

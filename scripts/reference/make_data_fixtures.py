@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the data-layer fixtures (tests/fixtures/data/) with PIL and torchvision, the reference's image stack:
-a small crop of scikit-image's chelsea.png (CC0) as PNG, its grey and RGBA variants, PIL bicubic resizes, a
+a small crop of scikit-image's chelsea.png (CC0) as PNG, its grey and RGBA variants, JPEGs of it in each chroma
+subsampling (baseline and progressive) with PIL's decoding of them, PIL bicubic resizes, a
 resized crop, the evaluation pipeline's output, and statistics of RandomResizedCrop boxes.
 Run from the repository root after scripts/setup.sh (which fetches data/photos): python3 scripts/reference/make_data_fixtures.py
 """
@@ -102,11 +103,23 @@ def main():
     rgba = image.copy()
     rgba.putalpha(Image.linear_gradient('L').resize(image.size))
     rgba.save(OUT / 'chelsea_rgba.png')
+    jpegs = {
+        '420': dict(subsampling='4:2:0'),
+        '422': dict(subsampling='4:2:2'),
+        '444': dict(subsampling='4:4:4'),
+        '420_progressive': dict(subsampling='4:2:0', progressive=True),
+    }
+    jpeg_source = photo.crop((100, 30, 199, 97))  # 99 x 67: neither side a multiple of the 16-pixel iMCU
+    for name, options in jpegs.items():
+        jpeg_source.save(OUT / f'chelsea_{name}.jpg', quality=90, **options)
+    jpeg_source.convert('L').save(OUT / 'chelsea_grey.jpg', quality=90)
     normalize = T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
     record = {
         'rgb': as_tensor(image),
         'grey_as_rgb': as_tensor(Image.open(OUT / 'chelsea_grey.png').convert('RGB')),
         'rgba_as_rgb': as_tensor(Image.open(OUT / 'chelsea_rgba.png').convert('RGB')),
+        **{f'jpeg_{name}': as_tensor(Image.open(OUT / f'chelsea_{name}.jpg').convert('RGB'))
+           for name in [*jpegs, 'grey']},
         'resize_40x31': as_tensor(image.resize((40, 31), Image.BICUBIC)),
         'resize_150x120': as_tensor(image.resize((150, 120), Image.BICUBIC)),
         'resize_97x50': as_tensor(image.resize((97, 50), Image.BICUBIC)),

@@ -3,25 +3,85 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <fstream>
+#include <utility>
+
+#include "mae/data/jpeg_decoder.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
 namespace mae::data {
+namespace {
 
-cv::Mat read_rgb_image(const std::string& path) {
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw IoError(text("cannot read image '", path, "' (missing or unreadable)"));
+  }
+  file.seekg(0, std::ios::end);
+  std::vector<uint8_t> bytes(static_cast<std::size_t>(file.tellg()));
+  file.seekg(0);
+  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) {
+    throw IoError(text("cannot read image '", path, "'"));
+  }
+  return bytes;
+}
+
+cv::Mat decode_with_opencv(const std::vector<uint8_t>& bytes, const std::string& path) {
   cv::Mat bgr;
   try {
-    bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    bgr = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& error) {
     throw IoError(text("cannot decode image '", path, "': ", error.what()));
   }
   if (bgr.empty()) {
-    throw IoError(text("cannot read image '", path, "' (missing, unreadable, or not an image)"));
+    throw IoError(text("cannot decode image '", path, "' (not an image, or a format OpenCV cannot read)"));
   }
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;
 }
+
+}  // namespace
+
+EncodedImage EncodedImage::open(const std::string& path) {
+  EncodedImage image;
+  image.name_ = path;
+  std::vector<uint8_t> bytes = read_bytes(path);
+  if (const auto size = jpeg_rgb_size(bytes)) {
+    image.size_ = *size;
+    image.jpeg_ = std::move(bytes);
+  } else {
+    image.pixels_ = decode_with_opencv(bytes, path);
+    image.size_ = image.pixels_.size();
+  }
+  return image;
+}
+
+EncodedImage EncodedImage::from_pixels(cv::Mat rgb, std::string name) {
+  EncodedImage image;
+  image.name_ = std::move(name);
+  image.size_ = rgb.size();
+  image.pixels_ = std::move(rgb);
+  return image;
+}
+
+cv::Mat EncodedImage::decode() const { return decode(cv::Rect(cv::Point(0, 0), size_)); }
+
+cv::Mat EncodedImage::decode(const cv::Rect& region) const {
+  if (region.x < 0 || region.y < 0 || region.width <= 0 || region.height <= 0 || region.x + region.width > cols() ||
+      region.y + region.height > rows()) {
+    throw Error(text("region ", region.width, "x", region.height, "+", region.x, "+", region.y, " is not inside the ",
+                     cols(), "x", rows(), " image '", name_, "'"));
+  }
+  if (!jpeg_.empty()) {
+    return decode_jpeg_region(jpeg_, region, name_);
+  }
+  return pixels_(region);
+}
+
+cv::Mat read_rgb_image(const std::string& path) { return EncodedImage::open(path).decode(); }
 
 }  // namespace mae::data
 

@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "mae/data/image_io.h"
@@ -37,7 +39,11 @@ std::vector<int64_t> sampler_indices(int64_t dataset_size, int64_t epoch, uint64
 }
 
 DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOptions options)
-    : dataset_(std::move(dataset)), transform_(std::move(transform)), options_(options) {
+    : dataset_(std::move(dataset)),
+      transform_(std::move(transform)),
+      options_(options),
+      // Batches in flight: up to two rounds queued and one being made per worker, and the consumer's.
+      batch_buffers_(3 * static_cast<std::size_t>(std::max(options.num_workers, 0)) + 2) {
   if (options_.batch_size < 1 || options_.num_workers < 0) {
     throw UsageError("the loader needs batch_size >= 1 and num_workers >= 0");
   }
@@ -83,19 +89,18 @@ at::Tensor DataLoader::load_sample(int64_t dataset_index) {
     const auto index = static_cast<std::size_t>((dataset_index + static_cast<int64_t>(attempt)) %
                                                 static_cast<int64_t>(dataset_.size()));
     const Sample& sample = dataset_.samples()[index];
-    cv::Mat image;
     try {
-      image = read_rgb_image(sample.path);
+      // A JPEG is decoded by the transform (only its crop), so decoding errors surface there too.
+      const EncodedImage image = EncodedImage::open(sample.path);
+      Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
+      return transform_(image, rng);
     } catch (const IoError& error) {
       if (options_.strict_data) {
         throw;
       }
       ++skipped_;
       log::warn(text(error.what(), "; skipped (--strict_data makes this an error)"));
-      continue;
     }
-    Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
-    return transform_(image, rng);
   }
   throw IoError(text("no image under '", dataset_.root(), "' could be read"));
 }
@@ -112,9 +117,16 @@ Batch DataLoader::load_batch(int64_t batch_index) {
     label[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
   }
   const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
-  at::Tensor batch = at::empty({end - begin, images[0].size(0), images[0].size(1), images[0].size(2)},
-                               at::TensorOptions().dtype(at::kFloat).pinned_memory(pin));
-  at::stack_out(batch, images);
+  at::Tensor batch =
+      batch_buffers_.acquire({end - begin, images[0].size(0), images[0].size(1), images[0].size(2)}, pin);
+  // Plain copies, not at::stack_out: ATen would run the copy on an OpenMP team of this worker thread's own, competing
+  // with the training threads for the cores.
+  const std::size_t sample_bytes = static_cast<std::size_t>(images[0].numel()) * sizeof(float);
+  auto* target = static_cast<char*>(batch.data_ptr());
+  for (const at::Tensor& image : images) {
+    std::memcpy(target, image.const_data_ptr(), sample_bytes);
+    target += sample_bytes;
+  }
   return {batch, labels};
 }
 

@@ -9,11 +9,10 @@
 #include <memory>
 
 namespace mae::data {
-
 SampleTransform pretrain_transform(int input_size, int in_chans) {
-  return [input_size, in_chans](const cv::Mat& rgb, Rng& rng) {
-    const CropBox box = sample_random_resized_crop(rgb.rows, rgb.cols, rng, {0.2, 1.0});
-    cv::Mat image = resized_crop(rgb, box, input_size);
+  return [input_size, in_chans](const EncodedImage& file, Rng& rng) {
+    const CropBox box = sample_random_resized_crop(file.rows(), file.cols(), rng, {0.2, 1.0});
+    cv::Mat image = resized_crop(file, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
@@ -22,9 +21,9 @@ SampleTransform pretrain_transform(int input_size, int in_chans) {
 }
 
 SampleTransform linprobe_train_transform(int input_size, int in_chans) {
-  return [input_size, in_chans](const cv::Mat& rgb, Rng& rng) {
-    const CropBox box = sample_random_resized_crop_tf(rgb.rows, rgb.cols, rng);
-    cv::Mat image = resized_crop(rgb, box, input_size);
+  return [input_size, in_chans](const EncodedImage& file, Rng& rng) {
+    const CropBox box = sample_random_resized_crop_tf(file.rows(), file.cols(), rng);
+    cv::Mat image = resized_crop(file, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
@@ -63,9 +62,9 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
   erasing.probability = augmentation.reprob;
   erasing.mode = augmentation.remode;
   erasing.max_count = augmentation.recount;
-  return [augmentation, rand_augment, erasing](const cv::Mat& rgb, Rng& rng) {
-    const CropBox box = sample_random_resized_crop(rgb.rows, rgb.cols, rng);
-    cv::Mat image = resized_crop(rgb, box, augmentation.input_size);
+  return [augmentation, rand_augment, erasing](const EncodedImage& file, Rng& rng) {
+    const CropBox box = sample_random_resized_crop(file.rows(), file.cols(), rng);
+    cv::Mat image = resized_crop(file, box, augmentation.input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
@@ -85,8 +84,8 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
 SampleTransform eval_transform(int input_size, int in_chans) {
   const double crop_pct = input_size <= 224 ? 224.0 / 256.0 : 1.0;
   const int resize_to = static_cast<int>(input_size / crop_pct);
-  return [input_size, resize_to, in_chans](const cv::Mat& rgb, Rng&) {
-    return to_model_input(center_crop(resize_shorter_side(rgb, resize_to), input_size), in_chans);
+  return [input_size, resize_to, in_chans](const EncodedImage& file, Rng&) {
+    return to_model_input(center_crop(resize_shorter_side(file.decode(), resize_to), input_size), in_chans);
   };
 }
 

@@ -73,8 +73,10 @@ inline uint8_t clip8(int32_t value) {
   return static_cast<uint8_t>(std::clamp(shifted, 0, 255));
 }
 
-// `in` resampled along y; input row r of `in` is image row r + row_offset in `c`'s coordinates.
-cv::Mat vertical(const cv::Mat& in, const Coefficients& c, int row_offset) {
+// `in` resampled along y; input row r of `in` is image row r + row_offset in `c`'s coordinates. Built for AVX2 as well
+// as the x86-64 baseline, picked at load time: the multiply-adds on 32-bit lanes need AVX2's vpmulld to be cheap (the
+// baseline's SSE2 has no 32-bit multiply), and this loop is most of the resampling time.
+[[gnu::target_clones("avx2", "default")]] cv::Mat vertical(const cv::Mat& in, const Coefficients& c, int row_offset) {
   const int out_height = static_cast<int>(c.first.size());
   const int width_values = in.cols * in.channels();
   cv::Mat out(out_height, in.cols, in.type());

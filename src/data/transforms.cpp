@@ -55,8 +55,8 @@ CropBox sample_random_resized_crop_tf(int height, int width, Rng& rng, std::arra
   return {top, left, h, w};
 }
 
-cv::Mat resized_crop(const cv::Mat& image, const CropBox& box, int size) {
-  return resize_bicubic(image(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
+cv::Mat resized_crop(const EncodedImage& image, const CropBox& box, int size) {
+  return resize_bicubic(image.decode(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
 }
 
 cv::Mat resize_shorter_side(const cv::Mat& image, int size) {
@@ -81,8 +81,11 @@ cv::Mat horizontal_flip(const cv::Mat& image) {
   return flipped;
 }
 
-at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean,
-                                const std::array<float, 3>& std) {
+// Built for AVX2 as well as the x86-64 baseline (see resample.cpp's vertical): the 8-bit-to-float conversion and the
+// channel de-interleaving vectorise only with AVX2's wider shuffles.
+[[gnu::target_clones("avx2", "default")]] at::Tensor to_normalized_tensor(const cv::Mat& image,
+                                                                          const std::array<float, 3>& mean,
+                                                                          const std::array<float, 3>& std) {
   const int channels = image.channels();
   at::Tensor tensor = at::empty({channels, image.rows, image.cols}, at::TensorOptions().dtype(at::kFloat));
   float* out = tensor.data_ptr<float>();

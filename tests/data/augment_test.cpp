@@ -133,7 +133,7 @@ TEST(Mixup, ProbabilityZeroLeavesImagesAndOddBatchesFail) {
 namespace {
 
 TEST(FinetunePipeline, ProducesNormalisedCropsAndRejectsUnknownAugmentations) {
-  const cv::Mat image(75, 97, CV_8UC3, cv::Scalar(200, 30, 90));
+  const auto image = mae::data::EncodedImage::from_pixels(cv::Mat(75, 97, CV_8UC3, cv::Scalar(200, 30, 90)));
   mae::data::FinetuneAugmentation augmentation;
   augmentation.input_size = 32;
   const auto transform = mae::data::finetune_train_transform(augmentation);

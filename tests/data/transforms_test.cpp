@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <opencv2/core.hpp>
 
 #include "mae/data/image_io.h"
@@ -49,6 +50,57 @@ TEST(ImageRead, ConvertsLikePilConvertRgb) {
   expect_pixels(read_rgb_image(fixture_path("chelsea_rgba.png")), "rgba_as_rgb");
 }
 
+const char* const kJpegFixtures[] = {"420", "422", "444", "420_progressive", "grey"};
+
+TEST(JpegRead, DecodesLikePil) {
+  // libjpeg-turbo straight to RGB with PIL's settings: equal to PIL's open().convert('RGB') to the pixel, for each
+  // chroma subsampling, progressive coding and grey.
+  for (const std::string name : kJpegFixtures) {
+    expect_pixels(read_rgb_image(fixture_path("chelsea_" + name + ".jpg")), "jpeg_" + name);
+  }
+}
+
+TEST(JpegRead, DecodingARegionGivesThatRegionOfTheWholeImage) {
+  // Regions touching every edge, inside one iMCU, across iMCU boundaries, and 1-pixel slivers: the partial decode
+  // (skipped rows above, cropped columns, no rows below) must give exactly the whole decode's pixels.
+  std::mt19937 random(7);
+  for (const std::string name : kJpegFixtures) {
+    const auto image = EncodedImage::open(fixture_path("chelsea_" + name + ".jpg"));
+    const cv::Mat whole = image.decode();
+    ASSERT_EQ(whole.size(), cv::Size(99, 67));
+    std::vector<cv::Rect> regions{{0, 0, 99, 67}, {0, 0, 1, 1}, {98, 66, 1, 1}, {17, 33, 1, 34}, {40, 5, 20, 3}};
+    for (int i = 0; i < 200; ++i) {
+      const int x = static_cast<int>(random() % 99);
+      const int y = static_cast<int>(random() % 67);
+      regions.emplace_back(x, y, 1 + static_cast<int>(random() % (99 - x)), 1 + static_cast<int>(random() % (67 - y)));
+    }
+    for (const cv::Rect& region : regions) {
+      const cv::Mat part = image.decode(region);
+      ASSERT_EQ(cv::norm(part, whole(region), cv::NORM_INF), 0.0) << name << " region " << region;
+    }
+  }
+}
+
+TEST(JpegRead, TruncatedOrCorruptFilesAreErrorsNamingTheFile) {
+  // PIL refuses a JPEG that ends early ("image file is truncated"); libjpeg alone would pad it with grey.
+  mae::test::TempDir dir;
+  const std::string jpeg = mae::test::read_file(fixture_path("chelsea_420.jpg"));
+  std::ofstream(dir / "truncated.jpg", std::ios::binary) << jpeg.substr(0, jpeg.size() / 2);
+  std::string corrupt = jpeg;
+  corrupt[20] = static_cast<char>(0xFF);  // inside the quantisation table segment: a bad marker
+  corrupt[21] = static_cast<char>(0xC9);  // SOF9, arithmetic coding, which this libjpeg does not decode
+  std::ofstream(dir / "corrupt.jpg", std::ios::binary) << corrupt;
+  for (const std::string name : {"truncated.jpg", "corrupt.jpg"}) {
+    try {
+      const auto image = EncodedImage::open((dir / name).string());
+      image.decode();
+      FAIL() << name << " decoded";
+    } catch (const mae::IoError& error) {
+      EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
+    }
+  }
+}
+
 TEST(ImageRead, UnreadableFilesAreNamed) {
   mae::test::TempDir dir;
   std::ofstream(dir / "broken.jpg") << "not a jpeg";
@@ -73,7 +125,7 @@ TEST(BicubicResize, EqualsPilExactly) {
 
 TEST(ResizedCrop, EqualsTorchvisionOnPil) {
   const cv::Mat image = read_rgb_image(fixture_path("chelsea_97x75.png"));
-  expect_pixels(resized_crop(image, {10, 7, 50, 60}, 32), "resized_crop_10_7_50_60_to_32");
+  expect_pixels(resized_crop(EncodedImage::from_pixels(image), {10, 7, 50, 60}, 32), "resized_crop_10_7_50_60_to_32");
 }
 
 TEST(Flip, EqualsTorchvision) {
@@ -83,7 +135,7 @@ TEST(Flip, EqualsTorchvision) {
 TEST(EvalPipeline, ResizeCenterCropNormalizeEqualsTorchvision) {
   // The 8-bit pixels are identical; the float normalisation differs only by rounding: (x/255 - m)/s is computed as
   // one multiply-add. Tolerance 1e-6.
-  const cv::Mat image = read_rgb_image(fixture_path("chelsea_97x75.png"));
+  const auto image = EncodedImage::open(fixture_path("chelsea_97x75.png"));
   Rng rng(0, 0, 0);
   const at::Tensor ours = eval_transform(32)(image, rng);
   const at::Tensor theirs = reference().at("eval_32").toTensor();
@@ -103,7 +155,7 @@ TEST(Grayscale, EqualsPilConvertL) {
 }
 
 TEST(Grayscale, OneChannelPipelinesNormaliseTheLuminance) {
-  const cv::Mat image = read_rgb_image(fixture_path("chelsea_97x75.png"));
+  const auto image = EncodedImage::open(fixture_path("chelsea_97x75.png"));
   Rng rng(0, 0, 0);
   const at::Tensor gray = eval_transform(32, 1)(image, rng);
   const at::Tensor rgb = eval_transform(32, 3)(image, rng);

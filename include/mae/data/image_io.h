@@ -1,14 +1,42 @@
 #pragma once
-// Reading images as torchvision's default loader does: PIL.Image.open(path).convert('RGB').
+// Reading images as torchvision's default loader does: PIL.Image.open(path).convert('RGB'), decoding no more of a
+// JPEG than the transform needs.
 #include <opencv2/core/mat.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mae::data {
 
-// 8-bit RGB (CV_8UC3, R first). Grey images are replicated into three channels and an alpha channel is dropped, as
-// convert('RGB') does; EXIF orientation is ignored, as PIL ignores it. Throws IoError naming the file when it cannot
-// be read or decoded.
+// An image file held in memory: its size is known when it is opened, its pixels are decoded on request as 8-bit RGB
+// (CV_8UC3, R first) the way convert('RGB') gives them: grey replicated into three channels, alpha dropped, EXIF
+// orientation ignored (PIL ignores it too). JPEGs are decoded at request time, only the part asked for
+// (jpeg_decoder.h); other formats (and CMYK JPEGs) are decoded whole by OpenCV when opened. Throws IoError naming the
+// file when it cannot be read or decoded.
+class EncodedImage {
+ public:
+  static EncodedImage open(const std::string& path);
+  // An image already decoded (tests, tools); `name` is what errors call it.
+  static EncodedImage from_pixels(cv::Mat rgb, std::string name = "<in memory>");
+
+  int rows() const { return size_.height; }
+  int cols() const { return size_.width; }
+  const std::string& name() const { return name_; }
+
+  cv::Mat decode() const;
+  // The pixels of `region` (inside the image): equal to decode()(region), at the cost of decoding about that much.
+  // For an image decoded at open, the result shares its pixels.
+  cv::Mat decode(const cv::Rect& region) const;
+
+ private:
+  std::string name_;
+  cv::Size size_;
+  std::vector<uint8_t> jpeg_;  // a JPEG's bytes, decoded on request
+  cv::Mat pixels_;             // or the pixels of anything else
+};
+
+// The whole image: EncodedImage::open(path).decode().
 cv::Mat read_rgb_image(const std::string& path);
 
 }  // namespace mae::data

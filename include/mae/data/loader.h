@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "mae/data/batch_buffer_pool.h"
 #include "mae/data/image_folder.h"
 #include "mae/data/pipelines.h"
 
@@ -72,6 +73,7 @@ class DataLoader {
   std::vector<int64_t> indices_;
   int64_t next_batch_ = 0;
   std::atomic<int64_t> skipped_{0};
+  BatchBufferPool batch_buffers_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

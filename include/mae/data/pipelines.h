@@ -1,7 +1,7 @@
 #pragma once
 // Each job's image pipeline, as the reference builds it (main_pretrain.py, main_finetune.py build_transform,
-// main_linprobe.py): decoded RGB image + the sample's Rng -> normalised [in_chans, size, size] tensor (in_chans 1:
-// the augmented RGB image's PIL luminance, see to_model_input).
+// main_linprobe.py): image file + the sample's Rng -> normalised [in_chans, size, size] tensor (in_chans 1: the
+// augmented RGB image's PIL luminance, see to_model_input). The training pipelines decode only their crop's pixels.
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
@@ -9,11 +9,12 @@
 #include <optional>
 #include <string>
 
+#include "mae/data/image_io.h"
 #include "mae/data/rng.h"
 
 namespace mae::data {
 
-using SampleTransform = std::function<at::Tensor(const cv::Mat& rgb, Rng& rng)>;
+using SampleTransform = std::function<at::Tensor(const EncodedImage& image, Rng& rng)>;
 
 // The fine-tuning augmentation settings (main_finetune.py's flags of the same names).
 struct FinetuneAugmentation {

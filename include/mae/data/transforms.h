@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include "mae/data/image_io.h"
 #include "mae/data/rng.h"
 
 namespace mae::data {
@@ -32,8 +33,8 @@ CropBox sample_random_resized_crop(int height, int width, Rng& rng, std::array<d
 CropBox sample_random_resized_crop_tf(int height, int width, Rng& rng, std::array<double, 2> scale = {0.08, 1.0},
                                       std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0});
 
-// F.resized_crop: the box, resized to size x size with PIL's antialiased bicubic.
-cv::Mat resized_crop(const cv::Mat& image, const CropBox& box, int size);
+// F.resized_crop: the box, resized to size x size with PIL's antialiased bicubic. Only the box is decoded.
+cv::Mat resized_crop(const EncodedImage& image, const CropBox& box, int size);
 
 // Resize(size): the shorter side becomes `size`, the longer int(size * long / short); bicubic.
 cv::Mat resize_shorter_side(const cv::Mat& image, int size);
