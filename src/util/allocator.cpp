@@ -11,7 +11,7 @@ void tune_allocator_for_training() {
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
   }
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) {
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, -1);  // never: see the header
   }
 }
 
