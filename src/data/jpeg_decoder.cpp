@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <csetjmp>
-#include <cstring>
 
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
@@ -68,10 +67,15 @@ bool read_size(const std::vector<uint8_t>& bytes, cv::Size& size) {
   return is_rgb;
 }
 
-// Decodes `region` into `out` (allocated by the caller, region-sized CV_8UC3), using `row_buffer` (at least 3 bytes per
-// image column) for each decoded row. Returns false, with libjpeg's message in errors.message, on failure.
-bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv::Mat& out,
-                   std::vector<uint8_t>& row_buffer, ErrorManager& errors) {
+// Columns a crop may decode beyond the region: two of margin on each side, and on the left up to one iMCU (at most
+// 4 x 8 pixels) more, where libjpeg moves the crop's start down to an iMCU boundary.
+constexpr int kMaxExtraColumns = 2 + 2 + 4 * DCTSIZE;
+
+// Decodes the rows of `region` into `rows` (allocated by the caller: region.height rows of region.width +
+// kMaxExtraColumns RGB pixels), each row starting `column_offset` pixels left of the region. Returns false, with
+// libjpeg's message in errors.message, on failure.
+bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv::Mat& rows, int& column_offset,
+                   ErrorManager& errors) {
   jpeg_decompress_struct decoder{};
   install_error_manager(decoder, errors);
   if (setjmp(errors.jump) != 0) {
@@ -84,9 +88,11 @@ bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv
   decoder.out_color_space = JCS_EXT_RGB;
   jpeg_start_decompress(&decoder);
 
-  // Fancy upsampling reads one chroma sample beyond each output pixel, and libjpeg treats a crop's edges as the
-  // image's: decoding one iMCU beyond the region on each side keeps the region's pixels those of a whole decode.
-  const int margin_x = decoder.max_h_samp_factor * DCTSIZE;
+  // Fancy upsampling reads the chroma samples next to each output pixel's own, and libjpeg treats a crop's edges as
+  // the image's. Two more columns on each side (libjpeg widens the left one to an iMCU boundary) keep the region's
+  // pixels those of a whole decode; above it, one whole iMCU row is decoded, since the rows skipped before it leave
+  // no chroma context behind. (JpegRead.DecodingARegionGivesThatRegionOfTheWholeImage fails with no margins.)
+  const int margin_x = 2;
   const int margin_y = decoder.max_v_samp_factor * DCTSIZE;
   const int image_width = static_cast<int>(decoder.output_width);
   auto crop_left = static_cast<JDIMENSION>(std::max(region.x - margin_x, 0));
@@ -94,16 +100,13 @@ bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv
   if (crop_width < decoder.output_width) {
     jpeg_crop_scanline(&decoder, &crop_left, &crop_width);  // moves crop_left down to an iMCU boundary
   }
+  column_offset = region.x - static_cast<int>(crop_left);
   const int first_row = std::max(region.y - margin_y, 0);
   jpeg_skip_scanlines(&decoder, static_cast<JDIMENSION>(first_row));
-  const std::size_t region_offset = static_cast<std::size_t>(region.x - static_cast<int>(crop_left)) * 3;
-  const std::size_t region_bytes = static_cast<std::size_t>(region.width) * 3;
-  JSAMPROW row = row_buffer.data();
   for (int y = first_row; y < region.y + region.height; ++y) {
+    // The margin rows above the region land in its first row, which the region's own first row then overwrites.
+    JSAMPROW row = rows.ptr<uint8_t>(std::max(y - region.y, 0));
     jpeg_read_scanlines(&decoder, &row, 1);
-    if (y >= region.y) {
-      std::memcpy(out.ptr<uint8_t>(y - region.y), row_buffer.data() + region_offset, region_bytes);
-    }
   }
   // Stops here: the rows below the region are never decoded (jpeg_finish_decompress would want them).
   jpeg_destroy_decompress(&decoder);
@@ -122,13 +125,13 @@ std::optional<cv::Size> jpeg_rgb_size(const std::vector<uint8_t>& bytes) {
 }
 
 cv::Mat decode_jpeg_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, const std::string& name) {
-  cv::Mat out(region.height, region.width, CV_8UC3);
-  std::vector<uint8_t> row_buffer(static_cast<std::size_t>(region.x + region.width + 64) * 3);
+  cv::Mat rows(region.height, region.width + kMaxExtraColumns, CV_8UC3);
+  int column_offset = 0;
   ErrorManager errors;
-  if (!decode_region(bytes, region, out, row_buffer, errors)) {
+  if (!decode_region(bytes, region, rows, column_offset, errors)) {
     throw IoError(text("cannot decode image '", name, "': ", errors.message));
   }
-  return out;
+  return rows(cv::Rect(column_offset, 0, region.width, region.height));
 }
 
 }  // namespace mae::data

@@ -5,7 +5,6 @@
 #include <ATen/Context.h>
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
 #include "mae/data/image_io.h"
@@ -83,7 +82,7 @@ void DataLoader::start_epoch(int64_t epoch) {
   }
 }
 
-at::Tensor DataLoader::load_sample(int64_t dataset_index) {
+void DataLoader::load_sample(int64_t dataset_index, const at::Tensor& out) {
   // An unreadable image is replaced by the next readable one, so batches keep their size.
   for (std::size_t attempt = 0; attempt < dataset_.size(); ++attempt) {
     const auto index = static_cast<std::size_t>((dataset_index + static_cast<int64_t>(attempt)) %
@@ -93,7 +92,8 @@ at::Tensor DataLoader::load_sample(int64_t dataset_index) {
       // A JPEG is decoded by the transform (only its crop), so decoding errors surface there too.
       const EncodedImage image = EncodedImage::open(sample.path);
       Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
-      return transform_(image, rng);
+      transform_.fill(image, rng, out);
+      return;
     } catch (const IoError& error) {
       if (options_.strict_data) {
         throw;
@@ -108,26 +108,18 @@ at::Tensor DataLoader::load_sample(int64_t dataset_index) {
 Batch DataLoader::load_batch(int64_t batch_index) {
   const int64_t begin = batch_index * options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices_.size()));
-  std::vector<at::Tensor> images;
+  const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
+  const auto& shape = transform_.shape;
+  // Each sample is written straight into its slot of the batch.
+  at::Tensor images = batch_buffers_.acquire({end - begin, shape[0], shape[1], shape[2]}, pin);
   at::Tensor labels = at::empty({end - begin}, at::TensorOptions().dtype(at::kLong));
   int64_t* label = labels.data_ptr<int64_t>();
   for (int64_t i = begin; i < end; ++i) {
     const int64_t index = indices_[static_cast<std::size_t>(i)];
-    images.push_back(load_sample(index));
+    load_sample(index, images[i - begin]);
     label[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
   }
-  const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
-  at::Tensor batch =
-      batch_buffers_.acquire({end - begin, images[0].size(0), images[0].size(1), images[0].size(2)}, pin);
-  // Plain copies, not at::stack_out: ATen would run the copy on an OpenMP team of this worker thread's own, competing
-  // with the training threads for the cores.
-  const std::size_t sample_bytes = static_cast<std::size_t>(images[0].numel()) * sizeof(float);
-  auto* target = static_cast<char*>(batch.data_ptr());
-  for (const at::Tensor& image : images) {
-    std::memcpy(target, image.const_data_ptr(), sample_bytes);
-    target += sample_bytes;
-  }
-  return {batch, labels};
+  return {images, labels};
 }
 
 void DataLoader::worker_loop(int worker) {

@@ -1,5 +1,7 @@
 #include "mae/data/pipelines.h"
 
+#include <ATen/ATen.h>
+
 #include "mae/data/rand_augment.h"
 #include "mae/data/random_erasing.h"
 #include "mae/data/transforms.h"
@@ -9,26 +11,33 @@
 #include <memory>
 
 namespace mae::data {
+
+at::Tensor SampleTransform::operator()(const EncodedImage& image, Rng& rng) const {
+  at::Tensor sample = at::empty({shape[0], shape[1], shape[2]}, at::TensorOptions().dtype(at::kFloat));
+  fill(image, rng, sample);
+  return sample;
+}
+
 SampleTransform pretrain_transform(int input_size, int in_chans) {
-  return [input_size, in_chans](const EncodedImage& file, Rng& rng) {
+  return {{in_chans, input_size, input_size}, [input_size](const EncodedImage& file, Rng& rng, const at::Tensor& out) {
     const CropBox box = sample_random_resized_crop(file.rows(), file.cols(), rng, {0.2, 1.0});
     cv::Mat image = resized_crop(file, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
-    return to_model_input(image, in_chans);
-  };
+    write_model_input(image, out);
+  }};
 }
 
 SampleTransform linprobe_train_transform(int input_size, int in_chans) {
-  return [input_size, in_chans](const EncodedImage& file, Rng& rng) {
+  return {{in_chans, input_size, input_size}, [input_size](const EncodedImage& file, Rng& rng, const at::Tensor& out) {
     const CropBox box = sample_random_resized_crop_tf(file.rows(), file.cols(), rng);
     cv::Mat image = resized_crop(file, box, input_size);
     if (rng.bernoulli(0.5)) {
       image = horizontal_flip(image);
     }
-    return to_model_input(image, in_chans);
-  };
+    write_model_input(image, out);
+  }};
 }
 
 namespace {
@@ -62,7 +71,8 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
   erasing.probability = augmentation.reprob;
   erasing.mode = augmentation.remode;
   erasing.max_count = augmentation.recount;
-  return [augmentation, rand_augment, erasing](const EncodedImage& file, Rng& rng) {
+  const int size = augmentation.input_size;
+  const auto fill = [augmentation, rand_augment, erasing](const EncodedImage& file, Rng& rng, const at::Tensor& out) {
     const CropBox box = sample_random_resized_crop(file.rows(), file.cols(), rng);
     cv::Mat image = resized_crop(file, box, augmentation.input_size);
     if (rng.bernoulli(0.5)) {
@@ -73,20 +83,22 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
     } else if (augmentation.color_jitter) {
       image = color_jitter(image, *augmentation.color_jitter, rng);
     }
-    at::Tensor tensor = to_model_input(image, augmentation.in_chans);
+    write_model_input(image, out);
     if (augmentation.reprob > 0.0) {
-      random_erase(tensor, erasing, rng);
+      at::Tensor erased = out;  // the same storage: erased in place
+      random_erase(erased, erasing, rng);
     }
-    return tensor;
   };
+  return {{augmentation.in_chans, size, size}, fill};
 }
 
 SampleTransform eval_transform(int input_size, int in_chans) {
   const double crop_pct = input_size <= 224 ? 224.0 / 256.0 : 1.0;
   const int resize_to = static_cast<int>(input_size / crop_pct);
-  return [input_size, resize_to, in_chans](const EncodedImage& file, Rng&) {
-    return to_model_input(center_crop(resize_shorter_side(file.decode(), resize_to), input_size), in_chans);
-  };
+  return {{in_chans, input_size, input_size},
+          [input_size, resize_to](const EncodedImage& file, Rng&, const at::Tensor& out) {
+            write_model_input(center_crop(resize_shorter_side(file.decode(), resize_to), input_size), out);
+          }};
 }
 
 }  // namespace mae::data

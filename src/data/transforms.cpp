@@ -4,9 +4,11 @@
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <vector>
 
 #include "mae/data/resample.h"
 #include "mae/util/error.h"
+#include "mae/util/strings.h"
 
 namespace mae::data {
 namespace {
@@ -81,27 +83,43 @@ cv::Mat horizontal_flip(const cv::Mat& image) {
   return flipped;
 }
 
-// Built for AVX2 as well as the x86-64 baseline (see resample.cpp's vertical): the 8-bit-to-float conversion and the
-// channel de-interleaving vectorise only with AVX2's wider shuffles.
-[[gnu::target_clones("avx2", "default")]] at::Tensor to_normalized_tensor(const cv::Mat& image,
-                                                                          const std::array<float, 3>& mean,
-                                                                          const std::array<float, 3>& std) {
-  const int channels = image.channels();
-  at::Tensor tensor = at::empty({channels, image.rows, image.cols}, at::TensorOptions().dtype(at::kFloat));
-  float* out = tensor.data_ptr<float>();
-  const std::size_t plane = static_cast<std::size_t>(image.rows) * image.cols;
-  for (int c = 0; c < channels; ++c) {
-    // (x / 255 - mean) / std as one multiply-add, per channel.
-    const float scale = 1.0F / (255.0F * std[c]);
-    const float shift = -mean[c] / std[c];
-    float* target = out + c * plane;
-    for (int y = 0; y < image.rows; ++y) {
-      const uint8_t* row = image.ptr<uint8_t>(y);
-      for (int x = 0; x < image.cols; ++x) {
-        target[static_cast<std::size_t>(y) * image.cols + x] = row[x * channels + c] * scale + shift;
-      }
-    }
+namespace {
+
+// (x / 255 - mean) / std as one multiply-add over a contiguous plane. Built for AVX2 as well as the x86-64 baseline,
+// picked at load time (see resample.cpp's vertical).
+[[gnu::target_clones("avx2", "default")]] void normalize_plane(const uint8_t* in, float* out, std::size_t count,
+                                                                float scale, float shift) {
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = static_cast<float>(in[i]) * scale + shift;
   }
+}
+
+}  // namespace
+
+void write_normalized(const cv::Mat& image, const at::Tensor& out, const std::array<float, 3>& mean,
+                      const std::array<float, 3>& std) {
+  const int channels = image.channels();
+  if (!out.is_contiguous() || out.scalar_type() != at::kFloat ||
+      out.sizes() != at::IntArrayRef({channels, image.rows, image.cols})) {
+    throw Error(text("write_normalized: the output must be a contiguous float [", channels, ", ", image.rows, ", ",
+                     image.cols, "] tensor, not ", out.sizes()));
+  }
+  // The channels de-interleaved by OpenCV's SIMD split first: a per-channel loop over the interleaved pixels does not
+  // vectorise.
+  std::vector<cv::Mat> planes;
+  cv::split(image, planes);
+  const std::size_t plane_size = static_cast<std::size_t>(image.rows) * image.cols;
+  for (int c = 0; c < channels; ++c) {
+    const cv::Mat plane = planes[c].isContinuous() ? planes[c] : planes[c].clone();
+    normalize_plane(plane.ptr<uint8_t>(), out.data_ptr<float>() + c * plane_size, plane_size,
+                    1.0F / (255.0F * std[c]), -mean[c] / std[c]);
+  }
+}
+
+at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean,
+                                const std::array<float, 3>& std) {
+  at::Tensor tensor = at::empty({image.channels(), image.rows, image.cols}, at::TensorOptions().dtype(at::kFloat));
+  write_normalized(image, tensor, mean, std);
   return tensor;
 }
 
@@ -117,8 +135,18 @@ cv::Mat to_grayscale(const cv::Mat& rgb) {
   return gray;
 }
 
+void write_model_input(const cv::Mat& rgb, const at::Tensor& out) {
+  if (out.dim() == 3 && out.size(0) == 1) {
+    write_normalized(to_grayscale(rgb), out, kGrayMean, kGrayStd);
+  } else {
+    write_normalized(rgb, out);
+  }
+}
+
 at::Tensor to_model_input(const cv::Mat& rgb, int in_chans) {
-  return in_chans == 1 ? to_normalized_tensor(to_grayscale(rgb), kGrayMean, kGrayStd) : to_normalized_tensor(rgb);
+  at::Tensor tensor = at::empty({in_chans, rgb.rows, rgb.cols}, at::TensorOptions().dtype(at::kFloat));
+  write_model_input(rgb, tensor);
+  return tensor;
 }
 
 }  // namespace mae::data

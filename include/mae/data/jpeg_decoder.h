@@ -15,10 +15,11 @@ namespace mae::data {
 std::optional<cv::Size> jpeg_rgb_size(const std::vector<uint8_t>& bytes);
 
 // The pixels of `region` (inside the image) as 8-bit RGB, equal to that region of the whole decoded image. Rows
-// below the region are not decoded, rows above it only entropy-decoded, and columns outside it skipped a few iMCUs
-// away (libjpeg's crop): a 0.2-1.0 RandomResizedCrop box costs about two thirds of a whole decode. A file that ends
-// early is an error, as in PIL ("image file is truncated"); other corrupt-data warnings are decoded through, as
-// PIL does. Throws IoError naming `name`.
+// below the region are not decoded, rows above it only entropy-decoded, and columns outside it skipped from the iMCU
+// boundary before it (libjpeg's crop): a 0.2-1.0 RandomResizedCrop box costs about two thirds of a whole decode. A
+// file that ends early is an error, as in PIL ("image file is truncated"); other corrupt-data warnings are decoded
+// through, as PIL does. The result is a view into the decoded rows (which include the margins). Throws IoError
+// naming `name`.
 cv::Mat decode_jpeg_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, const std::string& name);
 
 }  // namespace mae::data

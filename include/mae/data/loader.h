@@ -62,7 +62,7 @@ class DataLoader {
 
  private:
   Batch load_batch(int64_t batch_index);
-  at::Tensor load_sample(int64_t dataset_index);
+  void load_sample(int64_t dataset_index, const at::Tensor& out);
   void worker_loop(int worker);
   void stop_workers();
 

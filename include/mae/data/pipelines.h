@@ -5,6 +5,8 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -14,7 +16,16 @@
 
 namespace mae::data {
 
-using SampleTransform = std::function<at::Tensor(const EncodedImage& image, Rng& rng)>;
+// A job's per-sample pipeline: the shape of the sample it makes, [in_chans, size, size], and `fill`, which writes the
+// sample of `image` into `out`, a contiguous float tensor of that shape (the loader passes its batch's slot, so the
+// pixels are written once).
+struct SampleTransform {
+  std::array<int64_t, 3> shape{};
+  std::function<void(const EncodedImage& image, Rng& rng, const at::Tensor& out)> fill;
+
+  // The sample in a tensor of its own.
+  at::Tensor operator()(const EncodedImage& image, Rng& rng) const;
+};
 
 // The fine-tuning augmentation settings (main_finetune.py's flags of the same names).
 struct FinetuneAugmentation {

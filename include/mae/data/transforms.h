@@ -44,7 +44,10 @@ cv::Mat center_crop(const cv::Mat& image, int size);
 
 cv::Mat horizontal_flip(const cv::Mat& image);
 
-// ToTensor + Normalize: [C, H, W] float32, (pixel / 255 - mean) / std.
+// ToTensor + Normalize: [C, H, W] float32, (pixel / 255 - mean) / std. write_normalized writes into `out`, a
+// contiguous float tensor of that shape (a batch's slot); to_normalized_tensor allocates it.
+void write_normalized(const cv::Mat& image, const at::Tensor& out, const std::array<float, 3>& mean = kImagenetMean,
+                      const std::array<float, 3>& std = kImagenetStd);
 at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean = kImagenetMean,
                                 const std::array<float, 3>& std = kImagenetStd);
 
@@ -53,7 +56,8 @@ cv::Mat to_grayscale(const cv::Mat& rgb);
 
 // The last step of every pipeline: RGB normalised with the ImageNet statistics ([3, H, W]) or, for in_chans 1, the
 // image's PIL luminance normalised with kGrayMean/kGrayStd ([1, H, W]). Augmentations run on RGB before it, so
-// RandAugment's colour operations keep their meaning.
+// RandAugment's colour operations keep their meaning. write_model_input takes in_chans from `out`'s first dimension.
+void write_model_input(const cv::Mat& rgb, const at::Tensor& out);
 at::Tensor to_model_input(const cv::Mat& rgb, int in_chans);
 
 }  // namespace mae::data
