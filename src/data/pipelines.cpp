@@ -69,7 +69,7 @@ SampleTransform finetune_train_transform(const FinetuneAugmentation& augmentatio
   }
   RandomErasingOptions erasing;
   erasing.probability = augmentation.reprob;
-  erasing.mode = augmentation.remode;
+  erasing.mode = parse_erasing_mode(augmentation.remode);
   erasing.max_count = augmentation.recount;
   const int size = augmentation.input_size;
   const auto fill = [augmentation, rand_augment, erasing](const EncodedImage& file, Rng& rng, const at::Tensor& out) {

@@ -9,6 +9,7 @@
 #include <numbers>
 #include <regex>
 
+#include "mae/data/transforms.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
@@ -53,11 +54,6 @@ std::array<std::array<int64_t, 256>, 3> histograms(const cv::Mat& in) {
 }
 
 uint8_t clip8(int64_t v) { return static_cast<uint8_t>(std::clamp<int64_t>(v, 0, 255)); }
-
-// Convert.c rgb2l: L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16.
-uint8_t luma(const uint8_t* rgb) {
-  return static_cast<uint8_t>((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 0x8000) >> 16);
-}
 
 // Blend.c: degenerate + alpha * (image - degenerate) in float32, truncated; clamped only outside [0, 1].
 cv::Mat blend(const cv::Mat& degenerate, const cv::Mat& image, double factor) {
@@ -201,7 +197,7 @@ cv::Mat color(const cv::Mat& image, double factor) {
   const uint8_t* s = in.ptr<uint8_t>();
   uint8_t* d = grey.ptr<uint8_t>();
   for (std::size_t i = 0; i < in.total(); ++i) {
-    d[3 * i] = d[3 * i + 1] = d[3 * i + 2] = luma(s + 3 * i);
+    d[3 * i] = d[3 * i + 1] = d[3 * i + 2] = pil_luma(s + 3 * i);
   }
   return blend(grey, in, factor);
 }
@@ -211,7 +207,7 @@ cv::Mat contrast(const cv::Mat& image, double factor) {
   double sum = 0.0;
   const uint8_t* s = in.ptr<uint8_t>();
   for (std::size_t i = 0; i < in.total(); ++i) {
-    sum += luma(s + 3 * i);
+    sum += pil_luma(s + 3 * i);
   }
   const auto mean = static_cast<uint8_t>(static_cast<int>(sum / static_cast<double>(in.total()) + 0.5));
   return blend(cv::Mat(in.rows, in.cols, CV_8UC3, cv::Scalar(mean, mean, mean)), in, factor);

@@ -10,10 +10,20 @@
 
 namespace mae::data {
 
-void random_erase(at::Tensor& image, const RandomErasingOptions& options, Rng& rng) {
-  if (options.mode != "pixel" && options.mode != "rand" && options.mode != "const") {
-    throw UsageError(text("unknown random erasing mode '", options.mode, "' (pixel, rand or const)"));
+ErasingMode parse_erasing_mode(const std::string& name) {
+  if (name == "pixel") {
+    return ErasingMode::pixel;
   }
+  if (name == "rand") {
+    return ErasingMode::rand;
+  }
+  if (name == "const") {
+    return ErasingMode::constant;
+  }
+  throw UsageError(text("unknown random erasing mode '", name, "' (--remode: pixel, rand or const)"));
+}
+
+void random_erase(at::Tensor& image, const RandomErasingOptions& options, Rng& rng) {
   if (rng.uniform(0.0, 1.0) > options.probability) {
     return;
   }
@@ -34,12 +44,12 @@ void random_erase(at::Tensor& image, const RandomErasingOptions& options, Rng& r
         const int64_t top = rng.randint(0, height - h + 1);  // random.randint(0, H - h): both ends included
         const int64_t left = rng.randint(0, width - w + 1);
         at::Tensor region = image.slice(1, top, top + h).slice(2, left, left + w);
-        if (options.mode == "const") {
+        if (options.mode == ErasingMode::constant) {
           region.zero_();
         } else {
           auto generator = at::make_generator<at::CPUGeneratorImpl>(rng.bits());
           const std::vector<int64_t> shape =
-              options.mode == "pixel" ? std::vector<int64_t>{channels, h, w} : std::vector<int64_t>{channels, 1, 1};
+              options.mode == ErasingMode::pixel ? std::vector<int64_t>{channels, h, w} : std::vector<int64_t>{channels, 1, 1};
           region.copy_(at::normal(0.0, 1.0, shape, generator, image.options()).expand_as(region));
         }
         break;

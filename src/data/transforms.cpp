@@ -129,7 +129,7 @@ cv::Mat to_grayscale(const cv::Mat& rgb) {
     const uint8_t* in = rgb.ptr<uint8_t>(y);
     uint8_t* out = gray.ptr<uint8_t>(y);
     for (int x = 0; x < rgb.cols; ++x, in += 3) {
-      out[x] = static_cast<uint8_t>((in[0] * 19595U + in[1] * 38470U + in[2] * 7471U + 0x8000U) >> 16);
+      out[x] = pil_luma(in);
     }
   }
   return gray;

@@ -69,6 +69,13 @@ at::Tensor BlockImpl::forward(const at::Tensor& input) {
   return x + drop_path->forward(mlp->forward(norm2->forward(x)));
 }
 
+at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x) {
+  for (const auto& block : *blocks) {
+    x = block->as<BlockImpl>()->forward(x);
+  }
+  return x;
+}
+
 torch::nn::LayerNorm make_layer_norm(int64_t dim) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));
 }

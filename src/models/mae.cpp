@@ -19,13 +19,6 @@ torch::nn::ModuleList make_blocks(int64_t depth, int64_t dim, int64_t heads, dou
   return blocks;
 }
 
-at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x) {
-  for (const auto& block : *blocks) {
-    x = block->as<BlockImpl>()->forward(x);
-  }
-  return x;
-}
-
 // Index tensor [N, K] -> [N, K, dim] for gathering whole tokens.
 at::Tensor token_index(const at::Tensor& ids, int64_t dim) { return ids.unsqueeze(-1).expand({-1, -1, dim}); }
 

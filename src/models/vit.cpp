@@ -48,10 +48,7 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions& options) : option
 
 at::Tensor VisionTransformerImpl::forward_features(const at::Tensor& imgs) {
   at::Tensor x = patch_embed->forward(imgs);
-  x = at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed;
-  for (const auto& block : *blocks) {
-    x = block->as<BlockImpl>()->forward(x);
-  }
+  x = run_blocks(blocks, at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed);
   if (options_.global_pool) {
     return fc_norm->forward(x.slice(1, 1).mean(1));
   }

@@ -22,7 +22,7 @@ double reference_value(const std::string& key) {
 double mean_erased_fraction(int max_count) {
   RandomErasingOptions options;
   options.probability = 1.0;
-  options.mode = "const";
+  options.mode = ErasingMode::constant;
   options.max_count = max_count;
   double total = 0.0;
   for (int i = 0; i < 4000; ++i) {
@@ -49,7 +49,7 @@ TEST(RandomErasing, ModesAndProbability) {
   EXPECT_TRUE(torch::equal(image, torch::ones({3, 40, 40})));
 
   options.probability = 1.0;
-  options.mode = "pixel";
+  options.mode = ErasingMode::pixel;
   int64_t changed_total = 0;
   for (int i = 0; i < 20; ++i) {
     Rng r(1, 0, static_cast<uint64_t>(i));
@@ -63,8 +63,8 @@ TEST(RandomErasing, ModesAndProbability) {
     }
   }
   EXPECT_GT(changed_total, 0);
-  options.mode = "bogus";
-  EXPECT_THROW(random_erase(image, options, rng), mae::UsageError);
+  EXPECT_THROW(parse_erasing_mode("bogus"), mae::UsageError);
+  EXPECT_EQ(parse_erasing_mode("rand"), ErasingMode::rand);
 }
 
 TEST(Mixup, SmoothedOneHot) {
@@ -149,6 +149,9 @@ TEST(FinetunePipeline, ProducesNormalisedCropsAndRejectsUnknownAugmentations) {
   mae::data::Rng rng(0, 0, 0);
   EXPECT_EQ(mae::data::finetune_train_transform(augmentation)(image, rng).size(1), 32);
   augmentation.aa = "original";
+  EXPECT_THROW(mae::data::finetune_train_transform(augmentation), mae::UsageError);
+  augmentation.aa = "";
+  augmentation.remode = "bogus";  // refused when the pipeline is built, not at the first erased sample
   EXPECT_THROW(mae::data::finetune_train_transform(augmentation), mae::UsageError);
 }
 

@@ -9,9 +9,15 @@
 
 namespace mae::data {
 
+// --remode: pixel (per-pixel N(0,1)), rand (per-channel N(0,1)), const (zeros).
+enum class ErasingMode { pixel, rand, constant };
+
+// The --remode names; throws UsageError naming an unknown one (checked once, when the pipeline is built).
+ErasingMode parse_erasing_mode(const std::string& name);
+
 struct RandomErasingOptions {
   double probability = 0.25;  // --reprob
-  std::string mode = "pixel";  // --remode: pixel (per-pixel N(0,1)), rand (per-channel N(0,1)), const (zeros)
+  ErasingMode mode = ErasingMode::pixel;
   int max_count = 1;           // --recount: 1..max_count boxes
   double min_area = 0.02;
   double max_area = 1.0 / 3.0;

@@ -5,6 +5,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <array>
+#include <cstdint>
 
 #include "mae/data/image_io.h"
 #include "mae/data/rng.h"
@@ -51,7 +52,12 @@ void write_normalized(const cv::Mat& image, const at::Tensor& out, const std::ar
 at::Tensor to_normalized_tensor(const cv::Mat& image, const std::array<float, 3>& mean = kImagenetMean,
                                 const std::array<float, 3>& std = kImagenetStd);
 
-// PIL's convert('L'): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16 (ITU-R 601-2 luma), bit-exact.
+// PIL's luma of one RGB pixel (Convert.c rgb2l): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, ITU-R 601-2.
+inline uint8_t pil_luma(const uint8_t* rgb) {
+  return static_cast<uint8_t>((rgb[0] * 19595U + rgb[1] * 38470U + rgb[2] * 7471U + 0x8000U) >> 16);
+}
+
+// PIL's convert('L'): pil_luma of every pixel, bit-exact.
 cv::Mat to_grayscale(const cv::Mat& rgb);
 
 // The last step of every pipeline: RGB normalised with the ImageNet statistics ([3, H, W]) or, for in_chans 1, the

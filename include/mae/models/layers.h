@@ -2,6 +2,7 @@
 // The ViT building blocks of timm 0.3.2 as models_mae.py / models_vit.py use them, under the same member names.
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
@@ -69,6 +70,9 @@ class BlockImpl : public torch::nn::Module {
   Mlp mlp{nullptr};
 };
 TORCH_MODULE(Block);
+
+// x through each Block of `blocks` in turn (the MAE's encoder and decoder, the ViT).
+at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x);
 
 // LayerNorm(dim, eps=1e-6), the norm_layer of every MAE model.
 torch::nn::LayerNorm make_layer_norm(int64_t dim);
