@@ -31,12 +31,7 @@ ParseResult parse(Config& config, std::vector<std::string> args, std::ostream& h
 template <typename Config>
 std::string parse_error(std::vector<std::string> args) {
   Config config;
-  try {
-    parse(config, std::move(args));
-  } catch (const mae::UsageError& error) {
-    return error.what();
-  }
-  return "";
+  return mae::test::error_of<mae::UsageError>([&] { parse(config, std::move(args)); });
 }
 
 TEST(CommandLine, DefaultsThenConfigFileThenFlags) {

@@ -16,14 +16,7 @@ void touch(const std::filesystem::path& path) {
   std::ofstream(path) << "x";
 }
 
-std::string usage_error(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const mae::UsageError& error) {
-    return error.what();
-  }
-  return "";
-}
+std::string usage_error(const std::function<void()>& action) { return mae::test::error_of<mae::UsageError>(action); }
 
 TEST(ImageFolder, TorchvisionOrderAndLabels) {
   mae::test::TempDir dir;

@@ -91,13 +91,9 @@ TEST(JpegRead, TruncatedOrCorruptFilesAreErrorsNamingTheFile) {
   corrupt[21] = static_cast<char>(0xC9);  // SOF9, arithmetic coding, which this libjpeg does not decode
   std::ofstream(dir / "corrupt.jpg", std::ios::binary) << corrupt;
   for (const std::string name : {"truncated.jpg", "corrupt.jpg"}) {
-    try {
-      const auto image = EncodedImage::open((dir / name).string());
-      image.decode();
-      FAIL() << name << " decoded";
-    } catch (const mae::IoError& error) {
-      EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
-    }
+    const std::string error =
+        mae::test::error_of<mae::IoError>([&] { EncodedImage::open((dir / name).string()).decode(); });
+    EXPECT_NE(error.find(name), std::string::npos) << error;
   }
 }
 

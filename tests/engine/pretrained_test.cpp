@@ -40,12 +40,7 @@ std::pair<mae::models::MaskedAutoencoderViT, std::string> pretrained(const mae::
 }
 
 std::string load_error(mae::models::VisionTransformer& model, const std::string& path) {
-  try {
-    load_pretrained_encoder(*model, path, 2e-5);
-  } catch (const mae::UsageError& error) {
-    return error.what();
-  }
-  return "";
+  return mae::test::error_of<mae::UsageError>([&] { load_pretrained_encoder(*model, path, 2e-5); });
 }
 
 TEST(PretrainedEncoder, GlobalPoolClassifierAtAnotherResolution) {

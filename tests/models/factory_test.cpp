@@ -84,14 +84,9 @@ TEST(ModelFactory, NamesAliasesAndSuggestions) {
   EXPECT_EQ(vit_architecture("vit_huge_patch14").encoder.depth, 32);
   EXPECT_EQ(mae_architecture("mae_vit_tiny_patch4").encoder.img_size, 32);
   EXPECT_THROW(mae_architecture("mae_vit_tiny_patch4_dec512d8b"), mae::UsageError);
-  try {
-    vit_architecture("vit_large_patch14");
-    FAIL();
-  } catch (const mae::UsageError& error) {
-    EXPECT_NE(std::string(error.what()).find("unknown model 'vit_large_patch14' (did you mean 'vit_large_patch16'?)"),
-              std::string::npos)
-        << error.what();
-  }
+  const std::string error = mae::test::error_of<mae::UsageError>([] { vit_architecture("vit_large_patch14"); });
+  EXPECT_NE(error.find("unknown model 'vit_large_patch14' (did you mean 'vit_large_patch16'?)"), std::string::npos)
+      << error;
   for (const auto& name : mae::models::mae_architecture_names()) {
     EXPECT_NO_THROW(mae::models::validate(mae_architecture(name))) << name;
   }

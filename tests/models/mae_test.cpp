@@ -7,6 +7,7 @@
 #include "mae/models/mae.h"
 #include "mae/models/pos_embed.h"
 #include "mae/util/error.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -131,12 +132,8 @@ TEST(MaskedAutoencoder, InitialisationFollowsTheReference) {
 
 TEST(MaskedAutoencoder, WrongImageSizeNamesBothSizes) {
   MaskedAutoencoderViT model(tiny_options());
-  try {
-    model->forward(torch::zeros({1, 3, 64, 64}));
-    FAIL();
-  } catch (const mae::Error& error) {
-    EXPECT_NE(std::string(error.what()).find("expected [N, C, 32, 32]"), std::string::npos) << error.what();
-  }
+  const std::string error = mae::test::error_of([&] { model->forward(torch::zeros({1, 3, 64, 64})); });
+  EXPECT_NE(error.find("expected [N, C, 32, 32]"), std::string::npos) << error;
 }
 
 TEST(MaskedAutoencoder, Bf16AutocastLossStaysCloseToFloat32) {

@@ -6,6 +6,7 @@
 #include "mae/models/mae.h"
 #include "mae/models/masking.h"
 #include "mae/util/error.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -115,12 +116,8 @@ TEST(MaskStrategy, NamesAndTheirLimits) {
   EXPECT_THROW(mae::models::parse_mask_strategy("blocks"), mae::UsageError);
   // A grid of 7 x 7 patches has no 2 x 2 tiling.
   MaeOptions odd{{28, 4, 3, 16, 1, 2, 2.0}, 8, 1, 2, false, MaskStrategy::grid};
-  try {
-    MaskedAutoencoderViT model(odd);
-    FAIL() << "an odd grid was accepted";
-  } catch (const mae::UsageError& error) {
-    EXPECT_NE(std::string(error.what()).find("even number of patches per side"), std::string::npos) << error.what();
-  }
+  const std::string error = mae::test::error_of<mae::UsageError>([&] { MaskedAutoencoderViT model(odd); });
+  EXPECT_NE(error.find("even number of patches per side"), std::string::npos) << error;
 }
 
 TEST(LossOnVisible, DefaultAveragesRemovedPatchesOnlyAndTheAblationAveragesAll) {

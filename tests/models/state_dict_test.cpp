@@ -5,6 +5,7 @@
 #include "mae/models/mae.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -40,13 +41,9 @@ TEST(StateDict, ReportsMissingAndUnexpectedAndRejectsShapeMismatch) {
   EXPECT_THROW(mae::models::load_state_dict(*model, entries, /*strict=*/true), mae::Error);
 
   mae::models::NamedTensors wrong{{"norm.weight", torch::zeros({5})}};
-  try {
-    mae::models::load_state_dict(*model, wrong, /*strict=*/false);
-    FAIL();
-  } catch (const mae::Error& error) {
-    EXPECT_STREQ(error.what(), "checkpoint does not fit the model: 1 tensors differ in shape: 'norm.weight' has shape [5] "
-                              "in the checkpoint and [16] in the model");
-  }
+  EXPECT_EQ(mae::test::error_of([&] { mae::models::load_state_dict(*model, wrong, /*strict=*/false); }),
+            "checkpoint does not fit the model: 1 tensors differ in shape: 'norm.weight' has shape [5] in the checkpoint "
+            "and [16] in the model");
 }
 
 }  // namespace

@@ -1,12 +1,29 @@
 #pragma once
 // Helpers shared by the tests: paths of the build, running commands, temporary folders, and worker processes.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "mae/util/error.h"
+
 namespace mae::test {
+
+// The message of the `Exception` that `action()` throws. A call that throws nothing fails the test and gives "".
+template <typename Exception = mae::Error, typename Action>
+std::string error_of(Action&& action) {
+  try {
+    std::forward<Action>(action)();
+  } catch (const Exception& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "no exception was thrown";
+  return "";
+}
 
 std::filesystem::path source_dir();  // the repository root
 std::filesystem::path binary_dir();  // build/bin, where the executables are
