@@ -51,9 +51,12 @@ bool decodes_to_rgb(const jpeg_decompress_struct& decoder) {
          decoder.jpeg_color_space == JCS_RGB;
 }
 
-bool read_size(const std::vector<uint8_t>& bytes, cv::Size& size) {
+// Runs `work` on a decoder that has read the header of `bytes`, then releases the decoder. libjpeg reports errors by
+// jumping back to the setjmp here, over `work`'s frame, so `work` must keep only trivially destructible locals.
+// Returns false, with libjpeg's message in errors.message, on failure.
+template <typename Work>
+bool with_decoder(const std::vector<uint8_t>& bytes, ErrorManager& errors, Work&& work) {
   jpeg_decompress_struct decoder{};
-  ErrorManager errors;
   install_error_manager(decoder, errors);
   if (setjmp(errors.jump) != 0) {
     jpeg_destroy_decompress(&decoder);
@@ -61,10 +64,10 @@ bool read_size(const std::vector<uint8_t>& bytes, cv::Size& size) {
   }
   jpeg_create_decompress(&decoder);
   jpeg_mem_src(&decoder, bytes.data(), bytes.size());
-  const bool is_rgb = jpeg_read_header(&decoder, TRUE) == JPEG_HEADER_OK && decodes_to_rgb(decoder);
-  size = cv::Size(static_cast<int>(decoder.image_width), static_cast<int>(decoder.image_height));
-  jpeg_destroy_decompress(&decoder);
-  return is_rgb;
+  jpeg_read_header(&decoder, TRUE);  // an in-memory source never suspends: a bad header is an error
+  work(decoder);
+  jpeg_destroy_decompress(&decoder);  // also when `work` stopped before the last row
+  return true;
 }
 
 // Columns a crop may decode beyond the region: two of margin on each side, and on the left up to one iMCU (at most
@@ -72,19 +75,9 @@ bool read_size(const std::vector<uint8_t>& bytes, cv::Size& size) {
 constexpr int kMaxExtraColumns = 2 + 2 + 4 * DCTSIZE;
 
 // Decodes the rows of `region` into `rows` (allocated by the caller: region.height rows of region.width +
-// kMaxExtraColumns RGB pixels), each row starting `column_offset` pixels left of the region. Returns false, with
-// libjpeg's message in errors.message, on failure.
-bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv::Mat& rows, int& column_offset,
-                   ErrorManager& errors) {
-  jpeg_decompress_struct decoder{};
-  install_error_manager(decoder, errors);
-  if (setjmp(errors.jump) != 0) {
-    jpeg_destroy_decompress(&decoder);
-    return false;
-  }
-  jpeg_create_decompress(&decoder);
-  jpeg_mem_src(&decoder, bytes.data(), bytes.size());
-  jpeg_read_header(&decoder, TRUE);
+// kMaxExtraColumns RGB pixels), each row starting `column_offset` pixels left of the region. The rows below the
+// region are never decoded.
+void decode_region(jpeg_decompress_struct& decoder, const cv::Rect& region, cv::Mat& rows, int& column_offset) {
   decoder.out_color_space = JCS_EXT_RGB;
   jpeg_start_decompress(&decoder);
 
@@ -108,17 +101,23 @@ bool decode_region(const std::vector<uint8_t>& bytes, const cv::Rect& region, cv
     JSAMPROW row = rows.ptr<uint8_t>(std::max(y - region.y, 0));
     jpeg_read_scanlines(&decoder, &row, 1);
   }
-  // Stops here: the rows below the region are never decoded (jpeg_finish_decompress would want them).
-  jpeg_destroy_decompress(&decoder);
-  return true;
 }
 
 }  // namespace
 
 std::optional<cv::Size> jpeg_rgb_size(const std::vector<uint8_t>& bytes) {
   const bool has_jpeg_signature = bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  if (!has_jpeg_signature) {
+    return std::nullopt;
+  }
   cv::Size size;
-  if (!has_jpeg_signature || !read_size(bytes, size)) {
+  bool is_rgb = false;
+  ErrorManager errors;
+  const bool read = with_decoder(bytes, errors, [&](const jpeg_decompress_struct& decoder) {
+    size = cv::Size(static_cast<int>(decoder.image_width), static_cast<int>(decoder.image_height));
+    is_rgb = decodes_to_rgb(decoder);
+  });
+  if (!read || !is_rgb) {
     return std::nullopt;
   }
   return size;
@@ -128,7 +127,8 @@ cv::Mat decode_jpeg_region(const std::vector<uint8_t>& bytes, const cv::Rect& re
   cv::Mat rows(region.height, region.width + kMaxExtraColumns, CV_8UC3);
   int column_offset = 0;
   ErrorManager errors;
-  if (!decode_region(bytes, region, rows, column_offset, errors)) {
+  if (!with_decoder(bytes, errors,
+                    [&](jpeg_decompress_struct& decoder) { decode_region(decoder, region, rows, column_offset); })) {
     throw IoError(text("cannot decode image '", name, "': ", errors.message));
   }
   return rows(cv::Rect(column_offset, 0, region.width, region.height));

@@ -48,8 +48,8 @@ void random_erase(at::Tensor& image, const RandomErasingOptions& options, Rng& r
           region.zero_();
         } else {
           auto generator = at::make_generator<at::CPUGeneratorImpl>(rng.bits());
-          const std::vector<int64_t> shape =
-              options.mode == ErasingMode::pixel ? std::vector<int64_t>{channels, h, w} : std::vector<int64_t>{channels, 1, 1};
+          const std::vector<int64_t> shape = options.mode == ErasingMode::pixel ? std::vector<int64_t>{channels, h, w}
+                                                                                 : std::vector<int64_t>{channels, 1, 1};
           region.copy_(at::normal(0.0, 1.0, shape, generator, image.options()).expand_as(region));
         }
         break;

@@ -104,14 +104,13 @@ void write_normalized(const cv::Mat& image, const at::Tensor& out, const std::ar
     throw Error(text("write_normalized: the output must be a contiguous float [", channels, ", ", image.rows, ", ",
                      image.cols, "] tensor, not ", out.sizes()));
   }
-  // The channels de-interleaved by OpenCV's SIMD split first: a per-channel loop over the interleaved pixels does not
-  // vectorise.
+  // The channels de-interleaved by OpenCV's SIMD split first (into new, contiguous planes): a per-channel loop over
+  // the interleaved pixels does not vectorise.
   std::vector<cv::Mat> planes;
   cv::split(image, planes);
   const std::size_t plane_size = static_cast<std::size_t>(image.rows) * image.cols;
   for (int c = 0; c < channels; ++c) {
-    const cv::Mat plane = planes[c].isContinuous() ? planes[c] : planes[c].clone();
-    normalize_plane(plane.ptr<uint8_t>(), out.data_ptr<float>() + c * plane_size, plane_size,
+    normalize_plane(planes[c].ptr<uint8_t>(), out.data_ptr<float>() + c * plane_size, plane_size,
                     1.0F / (255.0F * std[c]), -mean[c] / std[c]);
   }
 }

@@ -148,7 +148,8 @@ TEST(PthFile, SaveLeavesNoTemporaryFileAndReplacesAtomically) {
 
 TEST(PthFile, ErrorsNameTheFile) {
   mae::test::TempDir dir;
-  const std::string missing = mae::test::error_of<mae::IoError>([&] { mae::io::load_pth((dir / "missing.pth").string()); });
+  const std::string missing =
+      mae::test::error_of<mae::IoError>([&] { mae::io::load_pth((dir / "missing.pth").string()); });
   EXPECT_NE(missing.find("missing.pth' does not exist"), std::string::npos) << missing;
   std::ofstream(dir / "text.pth") << "not a zip file";
   try {

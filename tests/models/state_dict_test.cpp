@@ -42,8 +42,8 @@ TEST(StateDict, ReportsMissingAndUnexpectedAndRejectsShapeMismatch) {
 
   mae::models::NamedTensors wrong{{"norm.weight", torch::zeros({5})}};
   EXPECT_EQ(mae::test::error_of([&] { mae::models::load_state_dict(*model, wrong, /*strict=*/false); }),
-            "checkpoint does not fit the model: 1 tensors differ in shape: 'norm.weight' has shape [5] in the checkpoint "
-            "and [16] in the model");
+            "checkpoint does not fit the model: 1 tensors differ in shape: 'norm.weight' has shape [5] in the "
+            "checkpoint and [16] in the model");
 }
 
 }  // namespace

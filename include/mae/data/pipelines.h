@@ -3,7 +3,6 @@
 // main_linprobe.py): image file + the sample's Rng -> normalised [in_chans, size, size] tensor (in_chans 1: the
 // augmented RGB image's PIL luminance, see to_model_input). The training pipelines decode only their crop's pixels.
 #include <ATen/core/Tensor.h>
-#include <opencv2/core/mat.hpp>
 
 #include <array>
 #include <cstdint>

@@ -8,8 +8,9 @@
 // pre-training step); the process is back at its peak every step anyway.
 namespace mae {
 
-// Sets M_MMAP_THRESHOLD to 256 MiB and turns trimming off (M_TRIM_THRESHOLD -1), unless the user set MALLOC_MMAP_THRESHOLD_ or
-// MALLOC_TRIM_THRESHOLD_ in the environment (then glibc's reading of those stands). Call once at program start.
+// Sets M_MMAP_THRESHOLD to 256 MiB and turns trimming off (M_TRIM_THRESHOLD -1), unless the user set
+// MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ in the environment (then glibc's reading of those stands). Call
+// once at program start.
 void tune_allocator_for_training();
 
 }  // namespace mae
