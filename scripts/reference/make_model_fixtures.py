@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the model parity fixtures of tests/models/ (tests/fixtures/models/): small reference models' weights,
-inputs, noise and outputs, sin-cos tables, an interpolated position embedding, and the parameter names and shapes
+inputs, noise, outputs and gradients, sin-cos tables, an interpolated position embedding, and the parameter names and shapes
 of the official base models. Run from the repository root: python3 scripts/reference/make_model_fixtures.py
 """
 import json
@@ -29,6 +29,10 @@ def mae_case(name, seed, batch, mask_ratio, **dims):
             suffix = '_norm_pix' if norm_pix else ''
             record.update({'loss' + suffix: loss, 'pred' + suffix: pred})
         record.update({'mask': mask, 'latent': latent, 'unpatchified': model.unpatchify(pred)})
+    # The training step's gradients (norm_pix_loss, as the recipes), for our loss-only training path.
+    loss = model(imgs, mask_ratio, noise)[0]
+    loss.backward()
+    record['grads_norm_pix'] = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
     torch.save(record, OUT / f'{name}.pth')
 
 

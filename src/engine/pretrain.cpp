@@ -60,7 +60,7 @@ void run_pretraining(const config::PretrainConfig& settings) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           seed_step(config.seed, context.rank, epoch, step);
           const AutocastScope autocast(context.device.type(), context.autocast);
-          return model->forward(images, config.mask_ratio).loss;
+          return model->training_loss(images, config.mask_ratio);
         },
         parallel);
     if (!context.main_process()) {

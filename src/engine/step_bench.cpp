@@ -54,7 +54,7 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const StepBen
     at::Tensor loss;
     {
       const AutocastScope scope(device.type(), autocast);
-      loss = owner->model->forward(images, mask_ratio).loss;
+      loss = owner->model->training_loss(images, mask_ratio);
     }
     loss.backward();
     owner->optimizer->step();

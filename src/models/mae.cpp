@@ -22,6 +22,12 @@ torch::nn::ModuleList make_blocks(int64_t depth, int64_t dim, int64_t heads, dou
 // Index tensor [N, K] -> [N, K, dim] for gathering whole tokens.
 at::Tensor token_index(const at::Tensor& ids, int64_t dim) { return ids.unsqueeze(-1).expand({-1, -1, dim}); }
 
+void check_scores_shape(const at::Tensor& scores, int64_t n, int64_t length) {
+  if (scores.sizes() != at::IntArrayRef{n, length}) {
+    throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
+  }
+}
+
 }  // namespace
 
 MaskedAutoencoderViTImpl::MaskedAutoencoderViTImpl(const MaeOptions& options) : options_(options) {
@@ -94,9 +100,7 @@ Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mas
   const int64_t length = x.size(1);
   const int64_t dim = x.size(2);
   const int64_t len_keep = visible_patch_count(length, mask_ratio);
-  if (scores.sizes() != at::IntArrayRef{n, length}) {
-    throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
-  }
+  check_scores_shape(scores, n, length);
   const at::Tensor ids_shuffle = at::argsort(scores, int64_t{1});  // ascending: small is keep, large is remove
   const at::Tensor ids_restore = at::argsort(ids_shuffle, int64_t{1});
   const at::Tensor ids_keep = ids_shuffle.slice(1, 0, len_keep);
@@ -105,16 +109,21 @@ Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mas
   return {at::gather(x, 1, token_index(ids_keep, dim)), at::gather(mask, 1, ids_restore), ids_restore};
 }
 
+at::Tensor MaskedAutoencoderViTImpl::noise_or_scores(const std::optional<at::Tensor>& noise, double mask_ratio,
+                                                     int64_t n, const at::Device& device) const {
+  return noise ? *noise : mask_scores(options_.mask_strategy, n, options_.encoder.grid_size(), mask_ratio, device);
+}
+
+at::Tensor MaskedAutoencoderViTImpl::encode_kept(const at::Tensor& kept) {
+  const at::Tensor cls = (cls_token + pos_embed.slice(1, 0, 1)).expand({kept.size(0), -1, -1});
+  return norm->forward(run_blocks(blocks, at::cat({cls, kept}, 1)));
+}
+
 EncoderOutput MaskedAutoencoderViTImpl::forward_encoder(const at::Tensor& imgs, double mask_ratio,
                                                         const std::optional<at::Tensor>& noise) {
-  at::Tensor x = patch_embed->forward(imgs) + pos_embed.slice(1, 1);
-  Masking masking = random_masking(
-      x, mask_ratio,
-      noise ? *noise
-            : mask_scores(options_.mask_strategy, x.size(0), options_.encoder.grid_size(), mask_ratio, x.device()));
-  const at::Tensor cls = (cls_token + pos_embed.slice(1, 0, 1)).expand({x.size(0), -1, -1});
-  x = run_blocks(blocks, at::cat({cls, masking.kept}, 1));
-  return {norm->forward(x), std::move(masking.mask), std::move(masking.ids_restore)};
+  const at::Tensor x = patch_embed->forward(imgs) + pos_embed.slice(1, 1);
+  Masking masking = random_masking(x, mask_ratio, noise_or_scores(noise, mask_ratio, x.size(0), x.device()));
+  return {encode_kept(masking.kept), std::move(masking.mask), std::move(masking.ids_restore)};
 }
 
 at::Tensor MaskedAutoencoderViTImpl::forward_decoder(const at::Tensor& latent, const at::Tensor& ids_restore) {
@@ -134,14 +143,18 @@ std::pair<at::Tensor, at::Tensor> MaskedAutoencoderViTImpl::patch_mean_and_std(c
   return {patches.mean(-1, /*keepdim=*/true), (var + 1e-6).sqrt()};
 }
 
-at::Tensor MaskedAutoencoderViTImpl::forward_loss(const at::Tensor& imgs, const at::Tensor& pred,
-                                                  const at::Tensor& mask) const {
-  at::Tensor target = patchify(imgs);
+at::Tensor MaskedAutoencoderViTImpl::per_patch_error(const at::Tensor& patches, const at::Tensor& pred) const {
+  at::Tensor target = patches;
   if (options_.norm_pix_loss) {
     const auto [mean, std] = patch_mean_and_std(target);
     target = (target - mean) / std;
   }
-  const at::Tensor per_patch = (pred - target).pow(2).mean(-1);
+  return (pred - target).pow(2).mean(-1);
+}
+
+at::Tensor MaskedAutoencoderViTImpl::forward_loss(const at::Tensor& imgs, const at::Tensor& pred,
+                                                  const at::Tensor& mask) const {
+  const at::Tensor per_patch = per_patch_error(patchify(imgs), pred);
   if (options_.loss_on_visible) {
     return per_patch.mean();
   }
@@ -154,6 +167,42 @@ MaeOutput MaskedAutoencoderViTImpl::forward(const at::Tensor& imgs, double mask_
   at::Tensor pred = forward_decoder(encoded.latent, encoded.ids_restore);
   at::Tensor loss = forward_loss(imgs, pred, encoded.mask);
   return {std::move(loss), std::move(pred), std::move(encoded.mask)};
+}
+
+at::Tensor MaskedAutoencoderViTImpl::training_loss(const at::Tensor& imgs, double mask_ratio,
+                                                  const std::optional<at::Tensor>& noise) {
+  if (options_.loss_on_visible) {
+    return forward(imgs, mask_ratio, noise).loss;
+  }
+  const int64_t n = imgs.size(0);
+  const int64_t length = options_.encoder.num_patches();
+  const int64_t len_keep = visible_patch_count(length, mask_ratio);
+  const at::Tensor scores = noise_or_scores(noise, mask_ratio, n, imgs.device());
+  check_scores_shape(scores, n, length);
+  // The same argsort as random_masking: kept = the len_keep smallest scores, in that order.
+  const at::Tensor ids_shuffle = at::argsort(scores, int64_t{1});
+  const at::Tensor ids_keep = ids_shuffle.slice(1, 0, len_keep);
+  const at::Tensor kept =
+      patch_embed->forward_patches(imgs, ids_keep) + gather_tokens(pos_embed.slice(1, 1), ids_keep);
+  const at::Tensor latent = encode_kept(kept);
+
+  // Decoder tokens: cls, the kept patches, then the removed ones (ids_shuffle's order), each with its position's
+  // embedding. A removed patch's token, mask_token + decoder_pos_embed[1 + patch], depends on its position only.
+  const at::Tensor removed = ids_shuffle.slice(1, len_keep);
+  const at::Tensor own_positions = at::cat({at::zeros({n, 1}, ids_keep.options()), ids_keep + 1}, 1);
+  const at::Tensor own = decoder_embed->forward(latent) + gather_tokens(decoder_pos_embed, own_positions);
+  const at::Tensor mask_tokens = mask_token + decoder_pos_embed.slice(1, 1);  // [1, L, D], one per position
+  const int64_t first_removed = 1 + len_keep;
+  const int64_t depth = static_cast<int64_t>(decoder_blocks->size());
+  const auto first_output_row = [&](int64_t block) { return block + 1 == depth ? first_removed : 0; };
+  at::Tensor x = decoder_blocks[0]->as<BlockImpl>()->forward_with_shared_rows(own, mask_tokens, removed,
+                                                                              first_output_row(0));
+  for (int64_t block = 1; block < depth; ++block) {
+    x = decoder_blocks[block]->as<BlockImpl>()->forward(x, first_output_row(block));
+  }
+  const at::Tensor pred = decoder_pred->forward(decoder_norm->forward(x));
+  // The mean over the removed patches: the reference's (per_patch * mask).sum() / mask.sum().
+  return per_patch_error(gather_tokens(patchify(imgs), removed), pred).mean();
 }
 
 }  // namespace mae::models

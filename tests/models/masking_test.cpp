@@ -138,4 +138,21 @@ TEST(LossOnVisible, DefaultAveragesRemovedPatchesOnlyAndTheAblationAveragesAll) 
   EXPECT_LT(everywhere, 0.9 * removed_only);  // the visible patches' zero errors dilute the ablation's average
 }
 
+// The training step's loss-only path draws the same masking scores and computes the same loss as forward().
+TEST(TrainingLoss, EqualsTheFullForwardsLossForEveryMaskStrategyAndTheVisibleLossAblation) {
+  const auto imgs = torch::randn({2, 3, 56, 56});
+  for (const auto strategy : {MaskStrategy::random, MaskStrategy::block, MaskStrategy::grid}) {
+    for (const bool loss_on_visible : {false, true}) {
+      MaeOptions options = options_with(strategy);
+      options.loss_on_visible = loss_on_visible;
+      MaskedAutoencoderViT model(options);
+      torch::manual_seed(11);
+      const double full = model->forward(imgs, 0.75).loss.item<double>();
+      torch::manual_seed(11);
+      const double training = model->training_loss(imgs, 0.75).item<double>();
+      EXPECT_NEAR(training, full, 1e-5 * full) << mae::models::to_string(strategy) << " visible " << loss_on_visible;
+    }
+  }
+}
+
 }  // namespace

@@ -15,19 +15,28 @@ class PatchEmbedImpl : public torch::nn::Module {
  public:
   PatchEmbedImpl(int64_t img_size, int64_t patch_size, int64_t in_chans, int64_t embed_dim);
   at::Tensor forward(const at::Tensor& images);
+  // The embeddings of the patches `ids` ([N, K], row-major patch indices) only, [N, K, D]: the stride-p
+  // convolution is one matrix product per patch, so the others need not be computed.
+  at::Tensor forward_patches(const at::Tensor& images, const at::Tensor& ids);
 
   int64_t img_size;
   int64_t patch_size;
   torch::nn::Conv2d proj{nullptr};
+
+ private:
+  void check_input(const at::Tensor& images) const;
 };
 TORCH_MODULE(PatchEmbed);
 
-// Multi-head self-attention with one fused qkv projection; the product runs through
-// at::scaled_dot_product_attention (scale head_dim^-0.5, as qk_scale=None).
+// Multi-head self-attention with one fused qkv projection; softmax(q k^T * head_dim^-0.5) v (qk_scale=None) runs
+// through at::scaled_dot_product_attention, or as explicit products for short fp32 sequences on the CPU.
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias = true);
-  at::Tensor forward(const at::Tensor& x);
+  // Every token attends to all of x, but only tokens [first_query, N) are computed and returned.
+  at::Tensor forward(const at::Tensor& x, int64_t first_query = 0);
+  // The same from qkv->forward(x) ([B, N, 3D]), for callers that computed some of its rows once for many samples.
+  at::Tensor forward_projected(const at::Tensor& qkv_rows, int64_t first_query = 0);
 
   int64_t num_heads;
   torch::nn::Linear qkv{nullptr};
@@ -61,18 +70,31 @@ TORCH_MODULE(DropPath);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, double drop_path = 0.0);
-  at::Tensor forward(const at::Tensor& x);
+  // The output rows [first_row, N) only; they still attend to every row of x.
+  at::Tensor forward(const at::Tensor& x, int64_t first_row = 0);
+  // forward(cat(own, gather_tokens(shared, shared_ids)), first_row) where `shared` ([1, S, D]) holds rows that many
+  // samples have in common (the MAE decoder's mask tokens): their norm1 and qkv projection run once per row of
+  // `shared`, not once per sample.
+  at::Tensor forward_with_shared_rows(const at::Tensor& own, const at::Tensor& shared, const at::Tensor& shared_ids,
+                                      int64_t first_row = 0);
 
   torch::nn::LayerNorm norm1{nullptr};
   Attention attn{nullptr};
   DropPath drop_path{nullptr};
   torch::nn::LayerNorm norm2{nullptr};
   Mlp mlp{nullptr};
+
+ private:
+  // rows + drop_path(attended), then the MLP half of the block.
+  at::Tensor finish(const at::Tensor& rows, const at::Tensor& attended);
 };
 TORCH_MODULE(Block);
 
 // x through each Block of `blocks` in turn (the MAE's encoder and decoder, the ViT).
 at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x);
+
+// Tokens `ids` ([N, K]) of each sample of x ([N, L, D], or [1, L, D] shared by all samples) -> [N, K, D].
+at::Tensor gather_tokens(const at::Tensor& x, const at::Tensor& ids);
 
 // LayerNorm(dim, eps=1e-6), the norm_layer of every MAE model.
 torch::nn::LayerNorm make_layer_norm(int64_t dim);

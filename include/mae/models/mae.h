@@ -35,6 +35,15 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // `noise` ([N, L]) decides which patches are kept (the smallest); drawn by mask_scores() for the model's mask
   // strategy when not given (torch::rand for the default random masking, as the reference).
   MaeOutput forward(const at::Tensor& imgs, double mask_ratio = 0.75, const std::optional<at::Tensor>& noise = {});
+  // forward(...).loss, with the same gradients, computing only what the loss needs: the training step's path.
+  // The loss reads the prediction of removed patches only, so the decoder runs in shuffled order (visible tokens,
+  // then mask tokens: attention does not see token order, positions come from decoder_pos_embed), its last block,
+  // decoder_norm and decoder_pred compute the mask tokens' rows only, and only kept patches are embedded. A mask
+  // token's input to the first decoder block depends on its position only, so that block's norm1 and qkv run once
+  // per position for the whole batch.
+  // With loss_on_visible every prediction counts, and this is forward(...).loss.
+  at::Tensor training_loss(const at::Tensor& imgs, double mask_ratio = 0.75,
+                           const std::optional<at::Tensor>& noise = {});
   EncoderOutput forward_encoder(const at::Tensor& imgs, double mask_ratio,
                                 const std::optional<at::Tensor>& noise = {});
   at::Tensor forward_decoder(const at::Tensor& latent, const at::Tensor& ids_restore);
@@ -69,6 +78,14 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   torch::nn::Linear decoder_pred{nullptr};
 
  private:
+  // The given masking noise, or mask_scores() drawn for the model's mask strategy.
+  at::Tensor noise_or_scores(const std::optional<at::Tensor>& noise, double mask_ratio, int64_t n,
+                             const at::Device& device) const;
+  // Encoder blocks and norm over the cls token and the kept patch tokens [N, K, D] (position embedding added).
+  at::Tensor encode_kept(const at::Tensor& kept);
+  // (pred - target)^2 averaged per patch, target normalised per patch with norm_pix_loss; pred/patches [N, K, p*p*C].
+  at::Tensor per_patch_error(const at::Tensor& patches, const at::Tensor& pred) const;
+
   MaeOptions options_;
 };
 TORCH_MODULE(MaskedAutoencoderViT);
