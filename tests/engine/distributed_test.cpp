@@ -63,7 +63,7 @@ at::Tensor train(int rank, int world, int accum, std::shared_ptr<Communicator> c
         image_parts.push_back(images.slice(0, begin, end));
         noise_parts.push_back(noise.slice(0, begin, end));
       }
-      const auto loss = model->forward(at::cat(image_parts), 0.75, at::cat(noise_parts)).loss / accum;
+      const auto loss = model->training_loss(at::cat(image_parts), 0.75, at::cat(noise_parts)) / accum;
       loss.backward();
     }
     if (parallel.gradients) {
