@@ -1,6 +1,8 @@
 #include "mae/engine/autocast.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/DeviceGuard.h>
 
 namespace mae::engine {
 
@@ -20,6 +22,23 @@ AutocastScope::~AutocastScope() {
   }
   at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
   at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
+}
+
+Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16) {
+  if (amp == "bf16" || (amp == "auto" && cuda && native_bf16)) {
+    return {c10::ScalarType::BFloat16, false};
+  }
+  if (amp == "fp16" || (amp == "auto" && cuda)) {
+    return {c10::ScalarType::Half, true};
+  }
+  return {};
+}
+
+bool has_native_bf16(const c10::Device& device) {
+  // ATen's hook checks the current device's compute capability (major >= 8) without this file needing the CUDA
+  // headers; "convolution with cuDNN v8" in its name is history.
+  const c10::DeviceGuard guard(device);
+  return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8();
 }
 
 }  // namespace mae::engine

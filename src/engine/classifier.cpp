@@ -65,7 +65,7 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
     const at::Tensor labels = batch->labels.to(context.device);
     at::Tensor logits;
     {
-      const AutocastScope autocast(context.device.type(), context.autocast);
+      const AutocastScope autocast(context.device.type(), context.precision.autocast);
       logits = model->forward(images);
     }
     logits = logits.to(at::kFloat);
@@ -123,11 +123,11 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
                  "; trainable params (M): ", static_cast<double>(trainable) / 1e6));
 
   const DataParallel parallel = make_data_parallel(*model, context.communicator);
-  const double lr = log_learning_rate(config, context.world_size);
+  const double lr = log_learning_rate(config, context.world_size());
   log::info(text("criterion = ", recipe.criterion_name));
 
   std::unique_ptr<Optimizer> optimizer = recipe.make_optimizer(*model, lr);
-  GradScaler scaler(context.loss_scaling);
+  GradScaler scaler(context.precision.loss_scaling);
   const int64_t start_epoch = resume_training(config, *model, optimizer.get(), &scaler, /*weights_only=*/config.eval);
   if (config.eval) {
     if (config.resume.empty()) {
@@ -147,7 +147,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     const EpochStats train = train_one_epoch(
         *model, train_loader, *optimizer, scaler, schedule, config, epoch, recipe.clip_grad,
         [&](data::Batch& batch, int64_t step) {
-          seed_step(config.seed, context.rank, epoch, step);
+          seed_step(config.seed, context.rank(), epoch, step);
           at::Tensor images = batch.images;
           at::Tensor targets = batch.labels;
           if (recipe.mixup) {  // a random stream of its own, apart from the samples' streams
@@ -157,7 +157,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
           }
           images = images.to(context.device, /*non_blocking=*/true);
           targets = targets.to(context.device, /*non_blocking=*/true);
-          const AutocastScope autocast(context.device.type(), context.autocast);
+          const AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
         parallel);

@@ -42,10 +42,10 @@ void run_pretraining(const config::PretrainConfig& settings) {
                  "; number of params (M): ", static_cast<double>(parameters) / 1e6));
 
   const DataParallel parallel = make_data_parallel(*model, context.communicator);
-  const double lr = log_learning_rate(config, context.world_size);
+  const double lr = log_learning_rate(config, context.world_size());
 
   AdamW optimizer(weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
-  GradScaler scaler(context.loss_scaling);
+  GradScaler scaler(context.precision.loss_scaling);
   const int64_t start_epoch = resume_training(config, *model, &optimizer, &scaler);
   const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
@@ -58,8 +58,8 @@ void run_pretraining(const config::PretrainConfig& settings) {
         *model, loader, optimizer, scaler, schedule, config, epoch, std::nullopt,
         [&](data::Batch& batch, int64_t step) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
-          seed_step(config.seed, context.rank, epoch, step);
-          const AutocastScope autocast(context.device.type(), context.autocast);
+          seed_step(config.seed, context.rank(), epoch, step);
+          const AutocastScope autocast(context.device.type(), context.precision.autocast);
           return model->training_loss(images, config.mask_ratio);
         },
         parallel);

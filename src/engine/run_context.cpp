@@ -18,8 +18,6 @@ namespace mae::engine {
 RunContext make_run_context(const config::JobConfig& config) {
   RunContext context;
   context.launch = detect_launch_env(config, process_environment());
-  context.rank = context.launch.rank;
-  context.world_size = context.launch.world_size;
   if (config.device.starts_with("cuda")) {
     if (!torch::cuda::is_available()) {
       throw UsageError(text("--device ", config.device, ": CUDA is not available on this machine (LibTorch sees no ",
@@ -31,8 +29,8 @@ RunContext make_run_context(const config::JobConfig& config) {
     }
   }
   if (context.launch.distributed()) {
-    log::info(text("distributed init (rank ", context.rank, "): ", context.launch.launcher, ", world size ",
-                   context.world_size, ", local rank ", context.launch.local_rank, ", rendezvous ",
+    log::info(text("distributed init (rank ", context.rank(), "): ", context.launch.launcher, ", world size ",
+                   context.world_size(), ", local rank ", context.launch.local_rank, ", rendezvous ",
                    context.launch.master_addr, ":", context.launch.master_port,
                    context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
                    context.device.is_cuda() ? "NCCL" : "Gloo"));
@@ -40,16 +38,13 @@ RunContext make_run_context(const config::JobConfig& config) {
                                                           std::chrono::seconds(config.dist_timeout));
   }
   const bool cuda = context.device.is_cuda();
-  if (config.amp == "bf16" || (config.amp == "auto" && cuda)) {
-    context.autocast = c10::ScalarType::BFloat16;
-  } else if (config.amp == "fp16") {
-    context.autocast = c10::ScalarType::Half;
-    context.loss_scaling = true;
-  }
-  torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank));
+  context.precision = resolve_precision(config.amp, cuda, cuda && has_native_bf16(context.device));
+  torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank()));
+  const Precision& precision = context.precision;
   log::info(text("device: ", context.device.str(), ", precision: ",
-                 context.autocast ? (context.loss_scaling ? "fp16 autocast with loss scaling" : "bf16 autocast")
-                                  : "fp32"));
+                 !precision.autocast           ? "fp32"
+                 : precision.loss_scaling ? "fp16 autocast with loss scaling"
+                                          : "bf16 autocast"));
   return context;
 }
 
@@ -59,8 +54,8 @@ data::LoaderOptions training_loader_options(const config::JobConfig& config, con
   options.num_workers = config.num_workers;
   options.pin_memory = config.pin_mem && context.device.is_cuda();
   options.seed = static_cast<uint64_t>(config.seed);
-  options.rank = context.rank;
-  options.world_size = context.world_size;
+  options.rank = context.rank();
+  options.world_size = context.world_size();
   options.strict_data = config.strict_data;
   return options;
 }

@@ -64,7 +64,7 @@ class JobConfig {
   int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only
   bool save_last = true;  // checkpoint-last.pth after every epoch
   bool strict_data = false;  // an unreadable image stops the job instead of being skipped
-  std::string amp = "auto";  // auto (bf16 on CUDA, off on the CPU), bf16, fp16 (with a loss scaler) or off
+  std::string amp = "auto";  // auto (bf16 on Ampere+ GPUs, fp16 on older ones, off on the CPU), bf16, fp16, off
 
  protected:
   // The settings only this job has, appended between the schedule and the run settings.

@@ -4,9 +4,26 @@
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
 
+#include <c10/core/Device.h>
+
 #include <optional>
+#include <string>
 
 namespace mae::engine {
+
+// A run's precision, from --amp.
+struct Precision {
+  std::optional<c10::ScalarType> autocast;  // bf16 or fp16 autocast; none for fp32
+  bool loss_scaling = false;                // fp16 needs the dynamic loss scaler
+};
+
+// --amp bf16: bf16 autocast; fp16: fp16 autocast with loss scaling (the reference's torch.cuda.amp setup); off: fp32;
+// auto: fp32 on the CPU, bf16 on a GPU that computes it natively (`native_bf16`), fp16 with loss scaling on older
+// GPUs (the reference's V100s), where bf16 would only be emulated.
+Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16);
+
+// Whether the GPU `device` has native bf16: compute capability 8.0 (Ampere) or later.
+bool has_native_bf16(const c10::Device& device);
 
 class AutocastScope {
  public:

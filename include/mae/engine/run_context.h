@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mae/data/loader.h"
+#include "mae/engine/autocast.h"
 #include "mae/engine/communicator.h"
 #include "mae/engine/launch_env.h"
 
@@ -21,14 +22,13 @@ namespace mae::engine {
 
 struct RunContext {
   c10::Device device{c10::kCPU};
-  std::optional<c10::ScalarType> autocast;  // bf16 or fp16 autocast on `device`; none for fp32
-  bool loss_scaling = false;                // fp16 needs the dynamic loss scaler
-  int rank = 0;
-  int world_size = 1;
-  LaunchEnv launch;
+  Precision precision;                         // autocast on `device` and loss scaling, from --amp
+  LaunchEnv launch;                            // this process's rank and the job's size
   std::shared_ptr<Communicator> communicator;  // only in a multi-process job
 
-  bool main_process() const { return rank == 0; }  // the one that writes logs and checkpoints
+  int rank() const { return launch.rank; }
+  int world_size() const { return launch.world_size; }
+  bool main_process() const { return rank() == 0; }  // the one that writes logs and checkpoints
 };
 
 // Joins the multi-process job the launcher started, if any (launch_env.h; each rank binds cuda:LOCAL_RANK when
