@@ -139,6 +139,10 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   }
   const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
+  std::optional<TensorBoardWriter> tensorboard;  // not for --eval, as the reference
+  if (context.main_process() && !config.log_dir.empty()) {
+    tensorboard.emplace(config.log_dir);
+  }
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
@@ -160,13 +164,18 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
           const AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
-        parallel);
+        parallel, {tensorboard ? &*tensorboard : nullptr, "loss"});
     if (context.main_process()) {
       save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
     max_accuracy = std::max(max_accuracy, test.acc1);
+    if (tensorboard) {
+      tensorboard->add_scalar("perf/test_acc1", test.acc1, epoch);
+      tensorboard->add_scalar("perf/test_acc5", test.acc5, epoch);
+      tensorboard->add_scalar("perf/test_loss", test.loss, epoch);
+    }
     log::info(text("Max accuracy: ", fixed(max_accuracy, 2), "%"));
     if (context.main_process() && !config.output_dir.empty()) {
       append_log_txt(config.output_dir, {{"train_lr", train.lr},

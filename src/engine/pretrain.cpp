@@ -50,6 +50,10 @@ void run_pretraining(const config::PretrainConfig& settings) {
   const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
 
+  std::optional<TensorBoardWriter> tensorboard;
+  if (context.main_process() && !config.log_dir.empty()) {
+    tensorboard.emplace(config.log_dir);
+  }
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start = std::chrono::steady_clock::now();
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
@@ -62,7 +66,7 @@ void run_pretraining(const config::PretrainConfig& settings) {
           const AutocastScope autocast(context.device.type(), context.precision.autocast);
           return model->training_loss(images, config.mask_ratio);
         },
-        parallel);
+        parallel, {tensorboard ? &*tensorboard : nullptr, "train_loss"});
     if (!context.main_process()) {
       continue;
     }

@@ -13,7 +13,7 @@ namespace mae::engine {
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
                            GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
                            int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss,
-                           const DataParallel& parallel) {
+                           const DataParallel& parallel, const StepScalars& scalars) {
   model.train();
   loader.start_epoch(epoch);
   const int64_t steps = loader.batches_per_epoch();
@@ -50,6 +50,17 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, O
       max_lr = std::max(max_lr, group.lr);
     }
     logger.update("lr", max_lr);
+    if (update_step && !config.log_dir.empty()) {
+      std::vector<double> loss_sum{loss_value};
+      parallel.sum(loss_sum, "average of the step's loss for TensorBoard");
+      if (scalars.writer != nullptr) {
+        const auto x = static_cast<int64_t>(
+            (static_cast<double>(step) / static_cast<double>(steps) + static_cast<double>(epoch)) * 1000);
+        const int world_size = parallel.active() ? parallel.communicator->world_size() : 1;
+        scalars.writer->add_scalar(scalars.loss_tag, loss_sum[0] / world_size, x);
+        scalars.writer->add_scalar("lr", max_lr, x);
+      }
+    }
     logger.iteration_done(step);
   }
   logger.finish();

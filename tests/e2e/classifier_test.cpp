@@ -37,7 +37,8 @@ std::filesystem::path make_two_classes(const std::filesystem::path& root) {
 // Without --input_size, fine-tuning and probing take the pre-training checkpoint's (16 px here).
 std::string common(const std::filesystem::path& data, const std::filesystem::path& out, bool input_size = true) {
   return std::string(input_size ? " --input_size 16" : "") + " --batch_size 8 --num_workers 2 --device cpu --seed 1 --data_path " +
-         shell_quote(data.string()) + " --output_dir " + shell_quote(out.string());
+         shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) +
+         " --log_dir " + shell_quote(out.string());
 }
 
 class ClassifierEndToEnd : public ::testing::Test {
@@ -68,6 +69,14 @@ TEST_F(ClassifierEndToEnd, FinetuneLearnsTheTaskAndEvalReproducesIt) {
   }
   const double accuracy = lines.back()["test_acc1"].get<double>();
   EXPECT_GT(accuracy, 75.0) << result.output;  // chance is 50%
+  // TensorBoard: loss and lr per step, perf/test_* per epoch (x = epoch), as main_finetune.py's log_writer.
+  const auto scalars = mae::test::read_tensorboard(out).at("scalars");
+  for (const char* tag : {"loss", "lr", "perf/test_acc1", "perf/test_acc5", "perf/test_loss"}) {
+    EXPECT_TRUE(scalars.contains(tag)) << tag << " missing from " << scalars.dump();
+  }
+  ASSERT_EQ(scalars.at("perf/test_acc1").size(), 6u);
+  EXPECT_EQ(scalars.at("perf/test_acc1").back().at(0), 5);
+  EXPECT_NEAR(scalars.at("perf/test_acc1").back().at(1).get<double>(), accuracy, 1e-4);
   // --eval --resume gives the accuracy the last epoch logged.
   const auto eval = run_command(app("mae_finetune") + " --model vit_tiny_patch4 --nb_classes 2 --eval --resume " +
                                 shell_quote((out / "checkpoint-5.pth").string()) + common(data, dir / "eval"));

@@ -34,7 +34,8 @@ std::filesystem::path make_gray_classes(const std::filesystem::path& root) {
 
 std::string common(const std::filesystem::path& data, const std::filesystem::path& out) {
   return " --batch_size 4 --num_workers 1 --device cpu --seed 1 --epochs 1 --warmup_epochs 0 --data_path " +
-         shell_quote(data.string()) + " --output_dir " + shell_quote(out.string());
+         shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) +
+         " --log_dir " + shell_quote(out.string());
 }
 
 TEST(CustomArchitectureEndToEnd, FlagsAtPretrainingThenTheCheckpointDecides) {

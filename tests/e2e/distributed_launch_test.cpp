@@ -28,7 +28,8 @@ std::filesystem::path make_images(const mae::test::TempDir& dir) {
 
 std::string pretrain_args(const std::filesystem::path& data, const std::filesystem::path& out) {
   return " --model mae_vit_tiny_patch4 --input_size 16 --batch_size 4 --epochs 1 --device cpu --num_workers 1 "
-         "--dist_timeout 60 --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string());
+         "--dist_timeout 60 --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) +
+         " --log_dir " + shell_quote(out.string());
 }
 
 int free_port() {
@@ -46,6 +47,9 @@ void expect_one_job_of_two_ranks(const std::filesystem::path& out, const std::st
   EXPECT_NE(output.find("effective batch size: 8"), std::string::npos) << output;
   EXPECT_TRUE(std::filesystem::exists(out / "checkpoint-0.pth"));
   EXPECT_EQ(mae::test::log_lines(out).size(), 1u);
+  const auto board = mae::test::read_tensorboard(out);  // rank 0's event file only
+  EXPECT_EQ(board.value("files", 0), 1) << board.dump();
+  EXPECT_FALSE(board.value("scalars", nlohmann::json::object()).value("train_loss", nlohmann::json::array()).empty());
   EXPECT_EQ(mae::test::read_file(out / "mae_pretrain.log").find("[rank 1]"), std::string::npos)
       << "rank 1 wrote to rank 0's log file";
 }

@@ -39,7 +39,8 @@ std::filesystem::path make_images(const mae::test::TempDir& dir) {
 std::string pretrain(const std::filesystem::path& data, const std::filesystem::path& out, const std::string& extra) {
   return mae::test::app("mae_pretrain") + " --model mae_vit_tiny_patch4 --input_size 16" +
          " --batch_size 8 --num_workers 2 --device cpu --blr 0.05 --warmup_epochs 1 --seed 3 --save_every 1" +
-         " --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) + " " + extra;
+         " --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) +
+         " --log_dir " + shell_quote(out.string()) + " " + extra;
 }
 
 TEST(PretrainEndToEnd, LossFallsAndOutputsAreTheReferences) {
@@ -56,6 +57,19 @@ TEST(PretrainEndToEnd, LossFallsAndOutputsAreTheReferences) {
     EXPECT_TRUE(line.contains("train_lr") && line.contains("train_loss") && line.contains("epoch"));
   }
   EXPECT_LT(lines.back()["train_loss"].get<double>(), 0.8 * lines.front()["train_loss"].get<double>());
+  // TensorBoard, as the reference's log_writer: train_loss and lr per step at x = int((step / 4 + epoch) * 1000).
+  const auto board = mae::test::read_tensorboard(dir / "out");
+  EXPECT_EQ(board.value("files", 0), 1);
+  const auto& scalars = board.at("scalars");
+  ASSERT_EQ(scalars.at("train_loss").size(), 24u) << board.dump();
+  ASSERT_EQ(scalars.at("lr").size(), 24u) << board.dump();
+  EXPECT_EQ(scalars.at("lr").at(1).at(0), 250);
+  EXPECT_EQ(scalars.at("train_loss").back().at(0), 5750);
+  double first_epoch_loss = 0.0;
+  for (int step = 0; step < 4; ++step) {
+    first_epoch_loss += scalars.at("train_loss").at(step).at(1).get<double>() / 4;
+  }
+  EXPECT_NEAR(first_epoch_loss, lines.front()["train_loss"].get<double>(), 1e-5);  // log.txt's epoch average
   for (int epoch = 0; epoch < 6; ++epoch) {
     EXPECT_TRUE(std::filesystem::exists(dir / "out" / mae::engine::checkpoint_file_name(epoch)));
   }

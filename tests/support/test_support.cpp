@@ -72,6 +72,14 @@ nlohmann::json last_json_line(const std::string& output) {
   return nlohmann::json::parse(output.substr(start == std::string::npos ? output.find('{') : start + 1));
 }
 
+nlohmann::json read_tensorboard(const std::filesystem::path& log_dir) {
+  const auto result = run_command(shell_quote(python()) + " " +
+                                  shell_quote((source_dir() / "tests/interop/read_tensorboard.py").string()) + " " +
+                                  shell_quote(log_dir.string()));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  return result.exit_code == 0 ? last_json_line(result.output) : nlohmann::json::object();
+}
+
 CommandResult run_command(const std::string& command_line) {
   CommandResult result;
   FILE* pipe = ::popen((command_line + " 2>&1").c_str(), "r");

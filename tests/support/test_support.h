@@ -66,6 +66,10 @@ std::vector<nlohmann::json> log_lines(const std::filesystem::path& output_dir);
 // The last line of `output` that is a JSON object (mae_bench --json, bench_reference.py --json).
 nlohmann::json last_json_line(const std::string& output);
 
+// The TensorBoard event files in `log_dir` as TensorBoard's own reader sees them (tests/interop/read_tensorboard.py):
+// {"files": N, "file_version": V, "scalars": {tag: [[step, value], ...]}}.
+nlohmann::json read_tensorboard(const std::filesystem::path& log_dir);
+
 // Worker processes: mae_tests started as `mae_tests --worker NAME ARGS...` runs the function registered under NAME
 // instead of the tests. Multi-process tests start several such workers of their own binary.
 using WorkerFunction = std::function<int(const std::vector<std::string>& args)>;

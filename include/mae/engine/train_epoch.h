@@ -8,12 +8,14 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "mae/data/loader.h"
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/gradient_sync.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/optimizer.h"
+#include "mae/engine/tensorboard.h"
 
 namespace mae::config {
 class JobConfig;
@@ -29,10 +31,19 @@ struct EpochStats {
 // The loss of one batch at `step` (under autocast, on the device): the job's forward pass.
 using LossFunction = std::function<at::Tensor(data::Batch& batch, int64_t step)>;
 
+// engine_*.train_one_epoch's TensorBoard scalars, written on update steps at x = int((step / steps + epoch) * 1000):
+// the loss averaged over the ranks, under `loss_tag` ("train_loss" for pre-training, "loss" for the classifiers),
+// and the largest group lr under "lr". `writer` is rank 0's; with --log_dir set every rank joins the loss average,
+// as the reference's all_reduce_mean.
+struct StepScalars {
+  TensorBoardWriter* writer = nullptr;
+  std::string loss_tag;
+};
+
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
                            GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
                            int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss,
-                           const DataParallel& parallel);
+                           const DataParallel& parallel, const StepScalars& scalars);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.
