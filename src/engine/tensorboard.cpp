@@ -89,6 +89,9 @@ uint32_t crc32c(std::string_view bytes) {
 TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   std::error_code error;
   std::filesystem::create_directories(log_dir, error);
+  if (error) {
+    throw IoError(text("--log_dir ", log_dir, ": cannot create the folder (", error.message(), ")"));
+  }
   path_ = (std::filesystem::path(log_dir) / text("events.out.tfevents.", static_cast<int64_t>(unix_time()), ".",
                                                  host_name(), ".", ::getpid(), ".0"))
               .string();

@@ -35,7 +35,8 @@ at::Tensor PatchEmbedImpl::forward_patches(const at::Tensor& images, const at::T
   const int64_t p = patch_size;
   const int64_t g = img_size / p;
   // [N, C, g*p, g*p] -> [N, g*g, C*p*p], each patch's pixels in the (channel, row, column) order of proj's weight.
-  const at::Tensor patches = images.reshape({n, c, g, p, g, p}).permute({0, 2, 4, 1, 3, 5}).reshape({n, g * g, c * p * p});
+  const at::Tensor patches =
+      images.reshape({n, c, g, p, g, p}).permute({0, 2, 4, 1, 3, 5}).reshape({n, g * g, c * p * p});
   return at::linear(gather_tokens(patches, ids), proj->weight.flatten(1), proj->bias);
 }
 

@@ -19,13 +19,12 @@ torch::nn::ModuleList make_blocks(int64_t depth, int64_t dim, int64_t heads, dou
   return blocks;
 }
 
-// Index tensor [N, K] -> [N, K, dim] for gathering whole tokens.
-at::Tensor token_index(const at::Tensor& ids, int64_t dim) { return ids.unsqueeze(-1).expand({-1, -1, dim}); }
-
-void check_scores_shape(const at::Tensor& scores, int64_t n, int64_t length) {
+// The patches in ascending order of their masking scores ([N, L]): the first len_keep are kept, the rest removed.
+at::Tensor shuffled_patch_order(const at::Tensor& scores, int64_t n, int64_t length) {
   if (scores.sizes() != at::IntArrayRef{n, length}) {
     throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
   }
+  return at::argsort(scores, int64_t{1});
 }
 
 }  // namespace
@@ -98,15 +97,13 @@ Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mas
                                                  const at::Tensor& scores) const {
   const int64_t n = x.size(0);
   const int64_t length = x.size(1);
-  const int64_t dim = x.size(2);
   const int64_t len_keep = visible_patch_count(length, mask_ratio);
-  check_scores_shape(scores, n, length);
-  const at::Tensor ids_shuffle = at::argsort(scores, int64_t{1});  // ascending: small is keep, large is remove
+  const at::Tensor ids_shuffle = shuffled_patch_order(scores, n, length);
   const at::Tensor ids_restore = at::argsort(ids_shuffle, int64_t{1});
   const at::Tensor ids_keep = ids_shuffle.slice(1, 0, len_keep);
   at::Tensor mask = at::ones({n, length}, at::TensorOptions().device(x.device()));  // float32, as the reference
   mask.slice(1, 0, len_keep).zero_();
-  return {at::gather(x, 1, token_index(ids_keep, dim)), at::gather(mask, 1, ids_restore), ids_restore};
+  return {gather_tokens(x, ids_keep), at::gather(mask, 1, ids_restore), ids_restore};
 }
 
 at::Tensor MaskedAutoencoderViTImpl::noise_or_scores(const std::optional<at::Tensor>& noise, double mask_ratio,
@@ -128,11 +125,8 @@ EncoderOutput MaskedAutoencoderViTImpl::forward_encoder(const at::Tensor& imgs, 
 
 at::Tensor MaskedAutoencoderViTImpl::forward_decoder(const at::Tensor& latent, const at::Tensor& ids_restore) {
   at::Tensor x = decoder_embed->forward(latent);
-  const int64_t n = x.size(0);
-  const int64_t dim = x.size(2);
-  const at::Tensor mask_tokens = mask_token.expand({n, ids_restore.size(1) + 1 - x.size(1), -1});
-  at::Tensor patches = at::cat({x.slice(1, 1), mask_tokens}, 1);
-  patches = at::gather(patches, 1, token_index(ids_restore, dim));  // unshuffle
+  const at::Tensor mask_tokens = mask_token.expand({x.size(0), ids_restore.size(1) + 1 - x.size(1), -1});
+  const at::Tensor patches = gather_tokens(at::cat({x.slice(1, 1), mask_tokens}, 1), ids_restore);  // unshuffle
   x = at::cat({x.slice(1, 0, 1), patches}, 1) + decoder_pos_embed;
   x = decoder_norm->forward(run_blocks(decoder_blocks, x));
   return decoder_pred->forward(x).slice(1, 1);  // drop the cls token
@@ -177,10 +171,8 @@ at::Tensor MaskedAutoencoderViTImpl::training_loss(const at::Tensor& imgs, doubl
   const int64_t n = imgs.size(0);
   const int64_t length = options_.encoder.num_patches();
   const int64_t len_keep = visible_patch_count(length, mask_ratio);
-  const at::Tensor scores = noise_or_scores(noise, mask_ratio, n, imgs.device());
-  check_scores_shape(scores, n, length);
-  // The same argsort as random_masking: kept = the len_keep smallest scores, in that order.
-  const at::Tensor ids_shuffle = at::argsort(scores, int64_t{1});
+  const at::Tensor ids_shuffle =
+      shuffled_patch_order(noise_or_scores(noise, mask_ratio, n, imgs.device()), n, length);
   const at::Tensor ids_keep = ids_shuffle.slice(1, 0, len_keep);
   const at::Tensor kept =
       patch_embed->forward_patches(imgs, ids_keep) + gather_tokens(pos_embed.slice(1, 1), ids_keep);

@@ -1,6 +1,8 @@
 // TensorBoard event files (engine/tensorboard) read back by TensorBoard's own reader.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "mae/engine/tensorboard.h"
 #include "support/test_support.h"
 
