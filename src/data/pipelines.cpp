@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "mae/data/pillow_ops.h"
 #include "mae/data/rand_augment.h"
 #include "mae/data/random_erasing.h"
 #include "mae/data/transforms.h"

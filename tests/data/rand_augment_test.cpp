@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 
 #include "mae/data/image_io.h"
+#include "mae/data/pillow_ops.h"
 #include "mae/data/rand_augment.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
