@@ -19,14 +19,6 @@ torch::nn::ModuleList make_blocks(int64_t depth, int64_t dim, int64_t heads, dou
   return blocks;
 }
 
-// The patches in ascending order of their masking scores ([N, L]): the first len_keep are kept, the rest removed.
-at::Tensor shuffled_patch_order(const at::Tensor& scores, int64_t n, int64_t length) {
-  if (scores.sizes() != at::IntArrayRef{n, length}) {
-    throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
-  }
-  return at::argsort(scores, int64_t{1});
-}
-
 }  // namespace
 
 MaskedAutoencoderViTImpl::MaskedAutoencoderViTImpl(const MaeOptions& options) : options_(options) {
@@ -49,6 +41,7 @@ MaskedAutoencoderViTImpl::MaskedAutoencoderViTImpl(const MaeOptions& options) : 
   decoder_pred = register_module(
       "decoder_pred", torch::nn::Linear(options_.decoder_embed_dim, e.patch_size * e.patch_size * e.in_chans));
   initialize_weights();
+  check_training_loss_invariants();  // not the reference's: training_loss's assumptions (mae_training_loss.cpp)
 }
 
 void MaskedAutoencoderViTImpl::initialize_weights() {
@@ -91,6 +84,13 @@ at::Tensor MaskedAutoencoderViTImpl::unpatchify(const at::Tensor& x) const {
   const int64_t n = x.size(0);
   // nhwpqc -> nchpwq
   return x.reshape({n, g, g, p, p, c}).permute({0, 5, 1, 3, 2, 4}).reshape({n, c, g * p, g * p});
+}
+
+at::Tensor MaskedAutoencoderViTImpl::shuffled_patch_order(const at::Tensor& scores, int64_t n, int64_t length) {
+  if (scores.sizes() != at::IntArrayRef{n, length}) {
+    throw Error(text("masking noise has shape ", scores.sizes(), ", expected [", n, ", ", length, "]"));
+  }
+  return at::argsort(scores, int64_t{1});
 }
 
 Masking MaskedAutoencoderViTImpl::random_masking(const at::Tensor& x, double mask_ratio,
@@ -161,40 +161,6 @@ MaeOutput MaskedAutoencoderViTImpl::forward(const at::Tensor& imgs, double mask_
   at::Tensor pred = forward_decoder(encoded.latent, encoded.ids_restore);
   at::Tensor loss = forward_loss(imgs, pred, encoded.mask);
   return {std::move(loss), std::move(pred), std::move(encoded.mask)};
-}
-
-at::Tensor MaskedAutoencoderViTImpl::training_loss(const at::Tensor& imgs, double mask_ratio,
-                                                  const std::optional<at::Tensor>& noise) {
-  if (options_.loss_on_visible) {
-    return forward(imgs, mask_ratio, noise).loss;
-  }
-  const int64_t n = imgs.size(0);
-  const int64_t length = options_.encoder.num_patches();
-  const int64_t len_keep = visible_patch_count(length, mask_ratio);
-  const at::Tensor ids_shuffle =
-      shuffled_patch_order(noise_or_scores(noise, mask_ratio, n, imgs.device()), n, length);
-  const at::Tensor ids_keep = ids_shuffle.slice(1, 0, len_keep);
-  const at::Tensor kept =
-      patch_embed->forward_patches(imgs, ids_keep) + gather_tokens(pos_embed.slice(1, 1), ids_keep);
-  const at::Tensor latent = encode_kept(kept);
-
-  // Decoder tokens: cls, the kept patches, then the removed ones (ids_shuffle's order), each with its position's
-  // embedding. A removed patch's token, mask_token + decoder_pos_embed[1 + patch], depends on its position only.
-  const at::Tensor removed = ids_shuffle.slice(1, len_keep);
-  const at::Tensor own_positions = at::cat({at::zeros({n, 1}, ids_keep.options()), ids_keep + 1}, 1);
-  const at::Tensor own = decoder_embed->forward(latent) + gather_tokens(decoder_pos_embed, own_positions);
-  const at::Tensor mask_tokens = mask_token + decoder_pos_embed.slice(1, 1);  // [1, L, D], one per position
-  const int64_t first_removed = 1 + len_keep;
-  const int64_t depth = static_cast<int64_t>(decoder_blocks->size());
-  const auto first_output_row = [&](int64_t block) { return block + 1 == depth ? first_removed : 0; };
-  at::Tensor x = decoder_blocks[0]->as<BlockImpl>()->forward_with_shared_rows(own, mask_tokens, removed,
-                                                                              first_output_row(0));
-  for (int64_t block = 1; block < depth; ++block) {
-    x = decoder_blocks[block]->as<BlockImpl>()->forward(x, first_output_row(block));
-  }
-  const at::Tensor pred = decoder_pred->forward(decoder_norm->forward(x));
-  // The mean over the removed patches: the reference's (per_patch * mask).sum() / mask.sum().
-  return per_patch_error(gather_tokens(patchify(imgs), removed), pred).mean();
 }
 
 }  // namespace mae::models

@@ -35,13 +35,8 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // `noise` ([N, L]) decides which patches are kept (the smallest); drawn by mask_scores() for the model's mask
   // strategy when not given (torch::rand for the default random masking, as the reference).
   MaeOutput forward(const at::Tensor& imgs, double mask_ratio = 0.75, const std::optional<at::Tensor>& noise = {});
-  // forward(...).loss, with the same gradients, computing only what the loss needs: the training step's path.
-  // The loss reads the prediction of removed patches only, so the decoder runs in shuffled order (visible tokens,
-  // then mask tokens: attention does not see token order, positions come from decoder_pos_embed), its last block,
-  // decoder_norm and decoder_pred compute the mask tokens' rows only, and only kept patches are embedded. A mask
-  // token's input to the first decoder block depends on its position only, so that block's norm1 and qkv run once
-  // per position for the whole batch.
-  // With loss_on_visible every prediction counts, and this is forward(...).loss.
+  // forward(...).loss, with the same gradients, computing only what the loss needs: the training step's path. Not part
+  // of the reference's twin: src/models/mae_training_loss.cpp holds it, with the invariants it relies on.
   at::Tensor training_loss(const at::Tensor& imgs, double mask_ratio = 0.75,
                            const std::optional<at::Tensor>& noise = {});
   EncoderOutput forward_encoder(const at::Tensor& imgs, double mask_ratio,
@@ -63,6 +58,10 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // and on every Linear (bias 0), N(0, 0.02) tokens, LayerNorm 1/0.
   void initialize_weights();
 
+  // Throws mae::Error naming the invariant of training_loss that this model breaks (mae_training_loss.cpp lists them:
+  // decoder blocks without drop path, mask-token inputs that depend on their position only). The constructor calls it.
+  void check_training_loss_invariants() const;
+
   const MaeOptions& options() const { return options_; }
 
   PatchEmbed patch_embed{nullptr};
@@ -81,6 +80,8 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // The given masking noise, or mask_scores() drawn for the model's mask strategy.
   at::Tensor noise_or_scores(const std::optional<at::Tensor>& noise, double mask_ratio, int64_t n,
                              const at::Device& device) const;
+  // The patches in ascending order of their masking scores ([N, L]): the first len_keep are kept, the rest removed.
+  static at::Tensor shuffled_patch_order(const at::Tensor& scores, int64_t n, int64_t length);
   // Encoder blocks and norm over the cls token and the kept patch tokens [N, K, D] (position embedding added).
   at::Tensor encode_kept(const at::Tensor& kept);
   // (pred - target)^2 averaged per patch, target normalised per patch with norm_pix_loss; pred/patches [N, K, p*p*C].
