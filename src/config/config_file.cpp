@@ -71,6 +71,25 @@ void assign(const Field& field, const ordered_json& value, const std::string& so
                    }
                    *target = std::move(numbers);
                  },
+                 [&](StringList* target) {
+                   if (!value.is_array()) {
+                     wrong_type(source, key, value, "a list of strings");
+                   }
+                   StringList strings;
+                   for (const auto& element : value) {
+                     if (!element.is_string()) {
+                       wrong_type(source, key, value, "a list of strings");
+                     }
+                     strings.push_back(element.get<std::string>());
+                   }
+                   *target = std::move(strings);
+                 },
+                 [&](OptionalBool* target) {
+                   if (!value.is_null() && !value.is_boolean()) {
+                     wrong_type(source, key, value, "true, false or null");
+                   }
+                   *target = value.is_null() ? OptionalBool{} : OptionalBool{value.get<bool>()};
+                 },
              },
              field.target);
 }
@@ -84,13 +103,15 @@ ordered_json to_json_value(const Field& field) {
                         [](const OptionalInt* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                         [](const OptionalFloat* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                         [](const FloatList* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
+                        [](const StringList* v) { return ordered_json(*v); },
+                        [](const OptionalBool* v) { return *v ? ordered_json(**v) : ordered_json(nullptr); },
                     },
                     field.target);
 }
 
 }  // namespace
 
-void apply_json(JobConfig& config, std::string_view json_text, const std::string& source) {
+void apply_json(Settings& config, std::string_view json_text, const std::string& source) {
   ordered_json document;
   try {
     document = ordered_json::parse(json_text);
@@ -128,7 +149,10 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
       if (!value.is_boolean()) {
         wrong_type(source, key, value, "true or false");
       }
-      *std::get<bool*>(match->target) = !value.get<bool>();
+      std::visit(Overloaded{[&](bool* target) { *target = !value.get<bool>(); },
+                            [&](OptionalBool* target) { *target = !value.get<bool>(); },
+                            [](auto*) {}},
+                 match->target);
     } else {
       assign(*match, value, source);
     }
@@ -136,7 +160,7 @@ void apply_json(JobConfig& config, std::string_view json_text, const std::string
   }
 }
 
-void apply_json_file(JobConfig& config, const std::string& path) {
+void apply_json_file(Settings& config, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     throw UsageError(text("config file '", path, "' cannot be read: ",
@@ -147,7 +171,7 @@ void apply_json_file(JobConfig& config, const std::string& path) {
   apply_json(config, text.str(), path);
 }
 
-std::string to_json(const JobConfig& config) {
+std::string to_json(const Settings& config) {
   ordered_json document = ordered_json::object();
   for (const Field& field : config.fields()) {
     document[field.name] = to_json_value(field);
@@ -155,7 +179,7 @@ std::string to_json(const JobConfig& config) {
   return document.dump(2);
 }
 
-std::string write_resolved_config(const JobConfig& config, const std::string& output_dir) {
+std::string write_resolved_config(const Settings& config, const std::string& output_dir) {
   std::filesystem::create_directories(output_dir);
   const std::string path = (std::filesystem::path(output_dir) / "config.json").string();
   std::ofstream out(path);

@@ -1,6 +1,7 @@
 #include "mae/config/field.h"
 
 #include <algorithm>
+#include <regex>
 #include <sstream>
 
 #include "mae/util/error.h"
@@ -55,6 +56,14 @@ std::string format_value(const Field& field) {
                           }
                           return out + "]";
                         },
+                        [](const StringList* v) {
+                          std::string out = "[";
+                          for (std::size_t i = 0; i < v->size(); ++i) {
+                            out += (i ? ", '" : "'") + (*v)[i] + "'";
+                          }
+                          return out + "]";
+                        },
+                        [](const OptionalBool* v) { return *v ? std::string(**v ? "True" : "False") : "None"; },
                     },
                     field.target);
 }
@@ -74,6 +83,9 @@ void check_value(const Field& field) {
               throw UsageError(
                   text("invalid value for ", field.name, ": '", *v, "' (choose from ", join(field.choices), ")"));
             }
+            if (!field.pattern.empty() && !std::regex_match(*v, std::regex(field.pattern))) {
+              throw UsageError(text("invalid value for ", field.name, ": '", *v, "' (use ", field.pattern_hint, ")"));
+            }
           },
           [&](const OptionalInt* v) {
             if (*v) {
@@ -92,6 +104,12 @@ void check_value(const Field& field) {
               }
             }
           },
+          [&](const StringList* v) {
+            if (field.required_non_empty && v->empty()) {
+              throw UsageError(text("invalid value for ", field.name, ": give at least one"));
+            }
+          },
+          [](const OptionalBool*) {},
       },
       field.target);
 }

@@ -1,14 +1,12 @@
 #include "mae/config/job_config.h"
 
-#include <regex>
-
+#include "mae/config/shared_fields.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
 namespace mae::config {
 
-std::vector<Field> JobConfig::fields() {
-  std::vector<Field> f;
+void JobConfig::describe(std::vector<Field>& f) {
   f.emplace_back("batch_size", &batch_size,
                  "Batch size per GPU (effective batch size is batch_size * accum_iter * "
                  "# gpus)")
@@ -37,7 +35,7 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("data_path", &data_path, "Dataset path");
   f.emplace_back("output_dir", &output_dir, "Path where to save, empty for no saving");
   f.emplace_back("log_dir", &log_dir, "Path where to write the TensorBoard log");
-  f.emplace_back("device", &device, "Device to use for training / testing: cpu, cuda or cuda:N");
+  f.push_back(device_field(&device, "Device to use for training / testing"));
   f.emplace_back("seed", &seed, "Random seed (each process adds its rank)");
   f.emplace_back("resume", &resume, "Resume from checkpoint (a path; 'auto': the newest in output_dir, if any)");
   f.emplace_back("start_epoch", &start_epoch, "Start epoch").at_least(0);
@@ -57,28 +55,12 @@ std::vector<Field> JobConfig::fields() {
   f.emplace_back("save_last", &save_last, "Write checkpoint-last.pth after every epoch, for --resume auto")
       .negated_by("no_save_last")
       .ours();
-  f.emplace_back("amp", &amp, "Mixed precision: auto (bf16 on CUDA, off on the CPU), bf16, fp16 (dynamic loss "
-                              "scaling, as the reference) or off")
-      .one_of({"auto", "bf16", "fp16", "off"})
-      .ours();
+  f.push_back(amp_field(&amp));
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
-  return f;
 }
 
-std::vector<Field> JobConfig::fields() const {
-  // Fields hold non-const pointers so that one description serves reading and writing; this overload only reads.
-  return const_cast<JobConfig*>(this)->fields();
-}
-
-void JobConfig::validate() const {
-  for (const Field& field : fields()) {
-    check_value(field);
-  }
-  static const std::regex device_pattern("cpu|cuda(:[0-9]+)?");
-  if (!std::regex_match(device, device_pattern)) {
-    throw UsageError(text("invalid value for device: '", device, "' (use cpu, cuda or cuda:N)"));
-  }
+void JobConfig::validate_rules() const {
   if (in_chans && *in_chans != 1 && *in_chans != 3) {
     throw UsageError(text("invalid value for in_chans: ", *in_chans, " (images are read as 3-channel RGB or as "
                           "1-channel grayscale)"));
@@ -88,7 +70,7 @@ void JobConfig::validate() const {
 
 void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.emplace_back("input_size", &input_size, "Images input size").at_least(1);
-  f.emplace_back("mask_ratio", &mask_ratio, "Masking ratio (percentage of removed patches)").at_least(0).below(1);
+  f.push_back(mask_ratio_field(&mask_ratio));
   f.emplace_back("norm_pix_loss", &norm_pix_loss, "Use (per-patch) normalized pixels as targets for computing loss");
   f.emplace_back("decoder_embed_dim", &decoder_embed_dim, "Decoder width, overriding the model's (512 for the "
                                                           "official models)")
@@ -105,13 +87,6 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.emplace_back("loss_on_visible", &loss_on_visible, "Reconstruction loss on all patches, not only the removed "
                                                       "ones")
       .ours();
-}
-
-void PretrainConfig::validate_job() const {
-  if (mask_strategy == "grid" && mask_ratio != 0.75) {
-    throw UsageError(text("--mask_strategy grid keeps one patch in every 2x2 square: it needs --mask_ratio 0.75, got ",
-                          mask_ratio));
-  }
 }
 
 ClassifierConfig::ClassifierConfig() {

@@ -1,4 +1,4 @@
-#include "mae/engine/communicator.h"
+#include "mae/distributed/communicator.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -9,11 +9,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
-#include "mae/engine/process_group.h"
+#include "mae/distributed/process_group.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 
 struct Communicator::Backend {
   c10::intrusive_ptr<c10d::Store> store;
@@ -117,4 +117,4 @@ void Communicator::broadcast_from_rank0(std::vector<at::Tensor> tensors, const s
   }
 }
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

@@ -1,4 +1,4 @@
-#include "mae/engine/gradient_sync.h"
+#include "mae/distributed/gradient_sync.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -11,7 +11,7 @@
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 
 struct Bucket {
   std::vector<std::size_t> members;  // indices into State::parameters
@@ -196,4 +196,4 @@ DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Commun
   return parallel;
 }
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

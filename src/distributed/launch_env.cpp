@@ -1,4 +1,4 @@
-#include "mae/engine/launch_env.h"
+#include "mae/distributed/launch_env.h"
 
 #include <cstdlib>
 #include <regex>
@@ -7,7 +7,7 @@
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 namespace {
 
 int integer_variable(const EnvironmentLookup& environment, const std::string& name, std::optional<int> fallback = {}) {
@@ -118,4 +118,4 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
   return env;
 }
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

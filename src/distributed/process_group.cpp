@@ -1,4 +1,4 @@
-#include "mae/engine/process_group.h"
+#include "mae/distributed/process_group.h"
 
 #include <cstdlib>
 #include <sstream>
@@ -9,7 +9,7 @@
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options) {
   c10d::TCPStoreOptions store_options;
@@ -46,4 +46,4 @@ c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
 }
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

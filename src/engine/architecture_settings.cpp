@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "mae/config/job_config.h"
+#include "mae/config/tool_configs.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/models/factory.h"
 #include "mae/util/error.h"
@@ -145,6 +146,27 @@ std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& a
   return options;
 }
 
+models::MaeOptions resolve_visualize_architecture(const config::VisualizeConfig& config,
+                                                  const c10::IValue& checkpoint_args, const std::string& source_path) {
+  const auto recorded = recorded_mae_architecture(checkpoint_args);
+  if (config.model.empty() && !recorded) {
+    throw UsageError(text("'", source_path, "' does not say which model it holds: pass --model"));
+  }
+  models::MaeOptions architecture = recorded.value_or(models::MaeOptions{});
+  if (!config.model.empty()) {
+    architecture = models::mae_architecture(models::mae_name(config.model));
+    if (recorded) {
+      architecture.encoder.img_size = recorded->encoder.img_size;
+      architecture.norm_pix_loss = recorded->norm_pix_loss;
+    }
+  }
+  architecture.encoder.img_size = config.input_size.value_or(static_cast<int>(architecture.encoder.img_size));
+  architecture.norm_pix_loss = config.norm_pix_loss.value_or(architecture.norm_pix_loss);
+  models::validate(architecture);
+  models::check_mask_ratio(architecture.mask_strategy, architecture.encoder.grid_size(), config.mask_ratio);
+  return architecture;
+}
+
 models::MaeOptions resolve_mae_architecture(config::PretrainConfig& config) {
   models::MaeOptions options = models::mae_architecture(config.model);
   apply_overrides(config, options.encoder);
@@ -156,6 +178,7 @@ models::MaeOptions resolve_mae_architecture(config::PretrainConfig& config) {
   options.mask_strategy = models::parse_mask_strategy(config.mask_strategy);
   options.loss_on_visible = config.loss_on_visible;
   models::validate(options);
+  models::check_mask_ratio(options.mask_strategy, options.encoder.grid_size(), config.mask_ratio);
   record_encoder(config, options.encoder);
   config.decoder_embed_dim = static_cast<int>(options.decoder_embed_dim);
   config.decoder_depth = static_cast<int>(options.decoder_depth);

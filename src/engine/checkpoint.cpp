@@ -2,14 +2,15 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <regex>
 
-#include "mae/config/config_file.h"
+#include "mae/config/job_config.h"
 #include "mae/io/pth_file.h"
 #include "mae/io/safetensors.h"
 #include "mae/util/error.h"
+#include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
 namespace mae::engine {
@@ -17,34 +18,35 @@ namespace {
 
 c10::impl::GenericDict string_dict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
 
-c10::IValue json_to_ivalue(const nlohmann::json& value) {
-  if (value.is_null()) {
-    return {};
-  }
-  if (value.is_boolean()) {
-    return value.get<bool>();
-  }
-  if (value.is_number_integer()) {
-    return value.get<int64_t>();
-  }
-  if (value.is_number()) {
-    return value.get<double>();
-  }
-  if (value.is_string()) {
-    return value.get<std::string>();
-  }
-  if (value.is_array()) {
-    c10::impl::GenericList list(c10::AnyType::get());
-    for (const auto& element : value) {
-      list.push_back(json_to_ivalue(element));
-    }
-    return list;
-  }
-  auto dict = string_dict();
-  for (const auto& [key, element] : value.items()) {
-    dict.insert(key, json_to_ivalue(element));
-  }
-  return dict;
+// A setting as the Python value argparse gives it: bool, int, float, str, None for an unset optional, a list of floats.
+c10::IValue field_value(const config::Field& field) {
+  return std::visit(Overloaded{
+                        [](const bool* v) { return c10::IValue(*v); },
+                        [](const int* v) { return c10::IValue(int64_t{*v}); },
+                        [](const double* v) { return c10::IValue(*v); },
+                        [](const std::string* v) { return c10::IValue(*v); },
+                        [](const config::OptionalInt* v) { return *v ? c10::IValue(int64_t{**v}) : c10::IValue(); },
+                        [](const config::OptionalFloat* v) { return *v ? c10::IValue(**v) : c10::IValue(); },
+                        [](const config::FloatList* v) {
+                          if (!*v) {
+                            return c10::IValue();
+                          }
+                          c10::impl::GenericList list(c10::AnyType::get());
+                          for (const double number : **v) {
+                            list.push_back(number);
+                          }
+                          return c10::IValue(list);
+                        },
+                        [](const config::StringList* v) {
+                          c10::impl::GenericList list(c10::AnyType::get());
+                          for (const auto& element : *v) {
+                            list.push_back(element);
+                          }
+                          return c10::IValue(list);
+                        },
+                        [](const config::OptionalBool* v) { return *v ? c10::IValue(**v) : c10::IValue(); },
+                    },
+                    field.target);
 }
 
 models::NamedTensors tensors_of(const c10::IValue& state_dict, const std::string& path) {
@@ -74,7 +76,15 @@ double as_double(const c10::IValue& value) { return value.isDouble() ? value.toD
 }  // namespace
 
 c10::IValue config_as_dict(const config::JobConfig& config) {
-  return json_to_ivalue(nlohmann::json::parse(config::to_json(config)));
+  std::vector<config::Field> fields = config.fields();
+  // Keys in name order rather than field order: the order every checkpoint written so far has, kept so that the files
+  // written do not change.
+  std::ranges::sort(fields, {}, &config::Field::name);
+  auto dict = string_dict();
+  for (const config::Field& field : fields) {
+    dict.insert(field.name, field_value(field));
+  }
+  return dict;
 }
 
 void save_training_checkpoint(const std::string& path, const TrainingState& state) {

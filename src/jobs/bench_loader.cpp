@@ -1,13 +1,16 @@
-#include "mae/engine/bench_loader.h"
+#include "mae/jobs/bench_loader.h"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
+#include <vector>
 
 #include "mae/data/loader.h"
 #include "mae/data/pipelines.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
 
 data::SampleTransform transform_for(const std::string& job, int input_size) {
@@ -24,12 +27,12 @@ data::SampleTransform transform_for(const std::string& job, int input_size) {
 
 }  // namespace
 
-BatchSource loader_batches(const StepBenchOptions& o) {
+BatchSource loader_batches(const config::StepBenchConfig& o) {
   data::LoaderOptions loader_options;
   loader_options.batch_size = o.batch_size;
   loader_options.num_workers = o.num_workers;
   loader_options.pin_memory = o.device.starts_with("cuda");
-  loader_options.seed = o.seed;
+  loader_options.seed = static_cast<uint64_t>(o.seed);
   auto loader = std::make_shared<data::DataLoader>(data::ImageFolder::without_labels(o.data),
                                                    transform_for(o.job, o.input_size), loader_options);
   if (loader->batches_per_epoch() == 0) {
@@ -47,4 +50,29 @@ BatchSource loader_batches(const StepBenchOptions& o) {
   };
 }
 
-}  // namespace mae::engine
+DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
+  using Clock = std::chrono::steady_clock;
+  auto dataset = data::ImageFolder::without_labels(config.data);
+  data::LoaderOptions loader_options;
+  loader_options.batch_size = config.batch_size;
+  loader_options.num_workers = config.workers;
+  loader_options.drop_last = false;
+  data::DataLoader loader(dataset, data::pretrain_transform(config.input_size), loader_options);
+  std::vector<double> rates;
+  for (int epoch = 0; epoch <= config.epochs; ++epoch) {
+    const auto start = Clock::now();
+    int64_t images = 0;
+    loader.start_epoch(epoch);
+    while (auto batch = loader.next()) {
+      images += batch->images.size(0);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (epoch > 0) {
+      rates.push_back(static_cast<double>(images) / seconds);
+    }
+  }
+  std::sort(rates.begin(), rates.end());
+  return {static_cast<int64_t>(dataset.size()), rates[rates.size() / 2], static_cast<int>(rates.size())};
+}
+
+}  // namespace mae::jobs

@@ -1,4 +1,4 @@
-#include "mae/engine/classifier.h"
+#include "mae/jobs/classifier.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -16,15 +16,15 @@
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
-#include "mae/engine/run_context.h"
-#include "mae/engine/train_epoch.h"
+#include "mae/jobs/run_context.h"
+#include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
 
 using Criterion = std::function<at::Tensor(const at::Tensor& logits, const at::Tensor& targets)>;
@@ -36,7 +36,7 @@ struct Recipe {
   models::VitOptions architecture;
   double head_init_std;
   std::function<void(models::VisionTransformerImpl&)> prepare;  // after --finetune loading: wrap/freeze
-  std::function<std::unique_ptr<Optimizer>(models::VisionTransformerImpl&, double lr)> make_optimizer;
+  std::function<std::unique_ptr<engine::Optimizer>(models::VisionTransformerImpl&, double lr)> make_optimizer;
   Criterion criterion;
   std::string criterion_name;
   std::optional<data::Mixup> mixup;
@@ -53,11 +53,11 @@ struct EvalStats {
 // With --dist_eval each rank evaluates its shard and the meters are summed over the ranks; without it every rank
 // evaluates the whole set, as the reference.
 EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
-                   const DataParallel& parallel) {
+                   const distributed::DataParallel& parallel) {
   const c10::NoGradGuard no_grad;
   model->eval();
   loader.start_epoch(0);
-  MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
+  engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
   for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
     auto batch = loader.next();
     logger.batch_loaded();
@@ -65,11 +65,11 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
     const at::Tensor labels = batch->labels.to(context.device);
     at::Tensor logits;
     {
-      const AutocastScope autocast(context.device.type(), context.precision.autocast);
+      const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
       logits = model->forward(images);
     }
     logits = logits.to(at::kFloat);
-    const auto [acc1, acc5] = top1_top5(logits, labels);
+    const auto [acc1, acc5] = engine::top1_top5(logits, labels);
     logger.update("loss", at::cross_entropy_loss(logits, labels).item<double>());
     logger.update("acc1", acc1, images.size(0));
     logger.update("acc5", acc5, images.size(0));
@@ -84,8 +84,8 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
   return stats;
 }
 
-void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
-  const RunContext context = make_run_context(config);
+void run_classifier(const config::ClassifierConfig& config, const distributed::LaunchEnv& launch, Recipe recipe) {
+  const RunContext context = make_run_context(config, launch);
   const auto train_set = data::training_images(config.data_path, /*labelled=*/true);
   const auto val_set = data::validation_images(config.data_path, train_set);
   log::info(text("Dataset: ", train_set.size(), " training and ", val_set.size(), " validation images in ",
@@ -107,7 +107,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
 
   models::VisionTransformer model(recipe.architecture);
   if (!config.finetune.empty() && !config.eval) {
-    const PretrainedLoad load = load_pretrained_encoder(*model, config.finetune, recipe.head_init_std);
+    const engine::PretrainedLoad load = engine::load_pretrained_encoder(*model, config.finetune, recipe.head_init_std);
     log::info(text("Load pre-trained checkpoint from: ", config.finetune,
                    load.pos_embed_interpolated ? " (position embedding interpolated)" : "",
                    load.head_dropped ? " (head dropped: other number of classes)" : "", "; ",
@@ -122,13 +122,14 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
                  "; trainable params (M): ", static_cast<double>(trainable) / 1e6));
 
-  const DataParallel parallel = make_data_parallel(*model, context.communicator);
+  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator);
   const double lr = log_learning_rate(config, context.world_size());
   log::info(text("criterion = ", recipe.criterion_name));
 
-  std::unique_ptr<Optimizer> optimizer = recipe.make_optimizer(*model, lr);
-  GradScaler scaler(context.precision.loss_scaling);
-  const int64_t start_epoch = resume_training(config, *model, optimizer.get(), &scaler, /*weights_only=*/config.eval);
+  std::unique_ptr<engine::Optimizer> optimizer = recipe.make_optimizer(*model, lr);
+  engine::GradScaler scaler(context.precision.loss_scaling);
+  TrainingStep training_step(*optimizer, scaler, parallel, {config.accum_iter, recipe.clip_grad});
+  const int64_t start_epoch = engine::resume_training(config, *model, optimizer.get(), &scaler, /*weights_only=*/config.eval);
   if (config.eval) {
     if (config.resume.empty()) {
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
@@ -137,9 +138,9 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(stats.acc1, 1), "%"));
     return;
   }
-  const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
+  const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
-  std::optional<TensorBoardWriter> tensorboard;  // not for --eval, as the reference
+  std::optional<engine::TensorBoardWriter> tensorboard;  // not for --eval, as the reference
   if (context.main_process() && !config.log_dir.empty()) {
     tensorboard.emplace(config.log_dir);
   }
@@ -149,7 +150,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     // engine_finetune.train_one_epoch: mixup on the batch, then the criterion on the logits.
     const EpochStats train = train_one_epoch(
-        *model, train_loader, *optimizer, scaler, schedule, config, epoch, recipe.clip_grad,
+        *model, train_loader, training_step, schedule, epoch,
         [&](data::Batch& batch, int64_t step) {
           seed_step(config.seed, context.rank(), epoch, step);
           at::Tensor images = batch.images;
@@ -161,12 +162,12 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
           }
           images = images.to(context.device, /*non_blocking=*/true);
           targets = targets.to(context.device, /*non_blocking=*/true);
-          const AutocastScope autocast(context.device.type(), context.precision.autocast);
+          const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
-        parallel, {tensorboard ? &*tensorboard : nullptr, "loss"});
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"});
     if (context.main_process()) {
-      save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
+      engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
@@ -188,7 +189,7 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::info(text("Training time ", format_duration(seconds)));
+  log::info(text("Training time ", engine::format_duration(seconds)));
 }
 
 // The classifier's architecture, from the checkpoint it starts from when that records one: --finetune, else the
@@ -196,18 +197,19 @@ void run_classifier(const config::ClassifierConfig& config, Recipe recipe) {
 models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
   std::string source = !config.finetune.empty() && !config.eval ? config.finetune : config.resume;
   if (source == "auto") {
-    source = config.output_dir.empty() ? "" : find_resume_checkpoint(config.output_dir).value_or("");
+    source = config.output_dir.empty() ? "" : engine::find_resume_checkpoint(config.output_dir).value_or("");
   }
-  const c10::IValue args = source.empty() ? c10::IValue() : load_checkpoint_args(source);
-  return resolve_vit_architecture(config, args, source);
+  const c10::IValue args = source.empty() ? c10::IValue() : engine::load_checkpoint_args(source);
+  return engine::resolve_vit_architecture(config, args, source);
 }
 
 }  // namespace
 
-void run_finetuning(const config::FinetuneConfig& settings) {
+void run_finetuning(const config::FinetuneConfig& settings, const distributed::LaunchEnv& launch) {
   config::FinetuneConfig config = settings;
   Recipe recipe;
   recipe.architecture = classifier_architecture(config);
+  record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = config.drop_path;
   data::FinetuneAugmentation augmentation;
   augmentation.input_size = config.input_size;
@@ -227,7 +229,7 @@ void run_finetuning(const config::FinetuneConfig& settings) {
   };
   const auto depth = recipe.architecture.encoder.depth;
   recipe.make_optimizer = [&config, depth](models::VisionTransformerImpl& model, double lr) {
-    return std::make_unique<AdamW>(layer_decay_groups(model, depth, config.weight_decay, config.layer_decay), lr);
+    return std::make_unique<engine::AdamW>(engine::layer_decay_groups(model, depth, config.weight_decay, config.layer_decay), lr);
   };
   const bool mixup_active = config.mixup > 0 || config.cutmix > 0 || config.cutmix_minmax.has_value();
   if (mixup_active) {
@@ -243,12 +245,12 @@ void run_finetuning(const config::FinetuneConfig& settings) {
     mixup.label_smoothing = config.smoothing;
     mixup.num_classes = config.nb_classes;
     recipe.mixup.emplace(mixup);
-    recipe.criterion = soft_target_cross_entropy;
+    recipe.criterion = engine::soft_target_cross_entropy;
     recipe.criterion_name = "SoftTargetCrossEntropy()";
   } else if (config.smoothing > 0.0) {
     const double smoothing = config.smoothing;
     recipe.criterion = [smoothing](const at::Tensor& logits, const at::Tensor& labels) {
-      return label_smoothing_cross_entropy(logits, labels, smoothing);
+      return engine::label_smoothing_cross_entropy(logits, labels, smoothing);
     };
     recipe.criterion_name = "LabelSmoothingCrossEntropy()";
   } else {
@@ -259,13 +261,14 @@ void run_finetuning(const config::FinetuneConfig& settings) {
   }
   recipe.clip_grad = config.clip_grad;
   log::info(text("Mixup/CutMix ", mixup_active ? "on" : "off"));
-  run_classifier(config, std::move(recipe));
+  run_classifier(config, launch, std::move(recipe));
 }
 
-void run_linear_probing(const config::LinprobeConfig& settings) {
+void run_linear_probing(const config::LinprobeConfig& settings, const distributed::LaunchEnv& launch) {
   config::LinprobeConfig config = settings;
   Recipe recipe;
   recipe.architecture = classifier_architecture(config);
+  record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path
   recipe.train_transform = data::linprobe_train_transform(config.input_size, *config.in_chans);
   recipe.eval_transform = data::eval_transform(config.input_size, *config.in_chans);
@@ -275,13 +278,13 @@ void run_linear_probing(const config::LinprobeConfig& settings) {
     models::freeze_all_but_head(model);
   };
   recipe.make_optimizer = [&config](models::VisionTransformerImpl& model, double lr) {
-    return std::make_unique<Lars>(linear_probe_groups(*model.probe_head, config.weight_decay), lr);
+    return std::make_unique<engine::Lars>(engine::linear_probe_groups(*model.probe_head, config.weight_decay), lr);
   };
   recipe.criterion = [](const at::Tensor& logits, const at::Tensor& labels) {
     return at::cross_entropy_loss(logits, labels);
   };
   recipe.criterion_name = "CrossEntropyLoss()";
-  run_classifier(config, std::move(recipe));
+  run_classifier(config, launch, std::move(recipe));
 }
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

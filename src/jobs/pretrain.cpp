@@ -1,4 +1,4 @@
-#include "mae/engine/pretrain.h"
+#include "mae/jobs/pretrain.h"
 
 #include <ATen/ATen.h>
 
@@ -9,20 +9,21 @@
 #include "mae/engine/autocast.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
-#include "mae/engine/run_context.h"
-#include "mae/engine/train_epoch.h"
+#include "mae/jobs/run_context.h"
+#include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 
-void run_pretraining(const config::PretrainConfig& settings) {
+void run_pretraining(const config::PretrainConfig& settings, const distributed::LaunchEnv& launch) {
   config::PretrainConfig config = settings;
-  const models::MaeOptions options = resolve_mae_architecture(config);  // before anything records the config
-  const RunContext context = make_run_context(config);
+  const models::MaeOptions options = engine::resolve_mae_architecture(config);  // before anything records the config
+  record_resolved_config(config, launch);
+  const RunContext context = make_run_context(config, launch);
   const auto dataset = data::training_images(config.data_path, /*labelled=*/false);
   log::info(text("Dataset: ", dataset.size(), " images under ", dataset.root()));
   data::DataLoader loader(dataset, data::pretrain_transform(config.input_size, *config.in_chans),
@@ -41,16 +42,17 @@ void run_pretraining(const config::PretrainConfig& settings) {
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(options),
                  "; number of params (M): ", static_cast<double>(parameters) / 1e6));
 
-  const DataParallel parallel = make_data_parallel(*model, context.communicator);
+  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator);
   const double lr = log_learning_rate(config, context.world_size());
 
-  AdamW optimizer(weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
-  GradScaler scaler(context.precision.loss_scaling);
-  const int64_t start_epoch = resume_training(config, *model, &optimizer, &scaler);
-  const LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
+  engine::AdamW optimizer(engine::weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
+  engine::GradScaler scaler(context.precision.loss_scaling);
+  TrainingStep training_step(optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
+  const int64_t start_epoch = engine::resume_training(config, *model, &optimizer, &scaler);
+  const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
 
-  std::optional<TensorBoardWriter> tensorboard;
+  std::optional<engine::TensorBoardWriter> tensorboard;
   if (context.main_process() && !config.log_dir.empty()) {
     tensorboard.emplace(config.log_dir);
   }
@@ -59,24 +61,24 @@ void run_pretraining(const config::PretrainConfig& settings) {
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
     // engine_pretrain.train_one_epoch: the MAE loss of the batch.
     const EpochStats stats = train_one_epoch(
-        *model, loader, optimizer, scaler, schedule, config, epoch, std::nullopt,
+        *model, loader, training_step, schedule, epoch,
         [&](data::Batch& batch, int64_t step) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           seed_step(config.seed, context.rank(), epoch, step);
-          const AutocastScope autocast(context.device.type(), context.precision.autocast);
+          const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return model->training_loss(images, config.mask_ratio);
         },
-        parallel, {tensorboard ? &*tensorboard : nullptr, "train_loss"});
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"});
     if (!context.main_process()) {
       continue;
     }
-    save_epoch_checkpoints(config, epoch, *model, optimizer, scaler);
+    engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler);
     if (!config.output_dir.empty()) {
       append_log_txt(config.output_dir, {{"train_lr", stats.lr}, {"train_loss", stats.loss}, {"epoch", epoch}});
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::info(text("Training time ", format_duration(seconds)));
+  log::info(text("Training time ", engine::format_duration(seconds)));
 }
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

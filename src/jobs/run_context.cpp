@@ -1,4 +1,4 @@
-#include "mae/engine/run_context.h"
+#include "mae/jobs/run_context.h"
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
@@ -8,16 +8,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "mae/config/config_file.h"
 #include "mae/config/job_config.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 
-RunContext make_run_context(const config::JobConfig& config) {
+RunContext make_run_context(const config::JobConfig& config, const distributed::LaunchEnv& launch) {
   RunContext context;
-  context.launch = detect_launch_env(config, process_environment());
+  context.launch = launch;
   if (config.device.starts_with("cuda")) {
     if (!torch::cuda::is_available()) {
       throw UsageError(text("--device ", config.device, ": CUDA is not available on this machine (LibTorch sees no ",
@@ -34,18 +35,25 @@ RunContext make_run_context(const config::JobConfig& config) {
                    context.launch.master_addr, ":", context.launch.master_port,
                    context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
                    context.device.is_cuda() ? "NCCL" : "Gloo"));
-    context.communicator = std::make_shared<Communicator>(context.launch, context.device,
+    context.communicator = std::make_shared<distributed::Communicator>(context.launch, context.device,
                                                           std::chrono::seconds(config.dist_timeout));
   }
   const bool cuda = context.device.is_cuda();
-  context.precision = resolve_precision(config.amp, cuda, cuda && has_native_bf16(context.device));
+  context.precision = engine::resolve_precision(config.amp, cuda, cuda && engine::has_native_bf16(context.device));
   torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank()));
-  const Precision& precision = context.precision;
+  const engine::Precision& precision = context.precision;
   log::info(text("device: ", context.device.str(), ", precision: ",
                  !precision.autocast           ? "fp32"
                  : precision.loss_scaling ? "fp16 autocast with loss scaling"
                                           : "bf16 autocast"));
   return context;
+}
+
+void record_resolved_config(const config::JobConfig& config, const distributed::LaunchEnv& launch) {
+  if (!config.output_dir.empty() && launch.rank == 0) {
+    log::info(text("resolved configuration written to ", config::write_resolved_config(config, config.output_dir)));
+  }
+  log::info(config::to_json(config));
 }
 
 data::LoaderOptions training_loader_options(const config::JobConfig& config, const RunContext& context) {
@@ -80,4 +88,4 @@ void append_log_txt(const std::string& output_dir, const std::vector<std::pair<s
   }
 }
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

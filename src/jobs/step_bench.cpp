@@ -1,4 +1,4 @@
-#include "mae/engine/step_bench.h"
+#include "mae/jobs/step_bench.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -15,9 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "mae/engine/autocast.h"
+#include "mae/engine/grad_scaler.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
+#include "mae/jobs/training_step.h"
 #include "mae/models/factory.h"
 #include "mae/models/flops.h"
 #include "mae/models/mae.h"
@@ -25,64 +27,82 @@
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
 
 using Step = std::function<void(const at::Tensor& images, const at::Tensor& labels)>;
 
-// What a job's step needs: the step itself, its FLOPs per image, and what keeps its model and optimizer alive.
+// A job's step, driven through the jobs' own TrainingStep (scaled backward, gradient sync, clipping, optimizer
+// step), its FLOPs per image, and what keeps its model and optimizer alive. The forward pass runs under autocast as
+// in the jobs' loss functions; backward and the update run outside it.
 struct PreparedStep {
   Step step;
   double flops_per_image = 0.0;
   std::shared_ptr<void> owner;
 };
 
+// What every benchmarked training step owns besides its model: the optimizer, the GradScaler (enabled for fp16, as
+// in the jobs), no other ranks, and the TrainingStep over them.
+struct StepParts {
+  std::unique_ptr<engine::Optimizer> optimizer;
+  std::unique_ptr<engine::GradScaler> scaler;
+  distributed::DataParallel single_process;
+  std::unique_ptr<TrainingStep> training_step;
+
+  void prepare(std::unique_ptr<engine::Optimizer> chosen, const engine::Precision& precision) {
+    optimizer = std::move(chosen);
+    scaler = std::make_unique<engine::GradScaler>(precision.loss_scaling);
+    training_step = std::make_unique<TrainingStep>(*optimizer, *scaler, single_process, StepSettings{});
+  }
+};
 
 // engine_pretrain.train_one_epoch's step: MAE loss, backward, AdamW (betas 0.9, 0.95) over the weight-decay groups.
-PreparedStep pretrain_step(const models::MaeOptions& architecture, const StepBenchOptions& o, const at::Device& device,
-                           const std::optional<at::ScalarType>& autocast) {
+PreparedStep pretrain_step(const models::MaeOptions& architecture, const config::StepBenchConfig& o, const at::Device& device,
+                           const engine::Precision& precision) {
   struct Owner {
     models::MaskedAutoencoderViT model;
-    std::unique_ptr<AdamW> optimizer;
+    StepParts parts;
   };
-  auto owner = std::make_shared<Owner>(Owner{models::MaskedAutoencoderViT(architecture), nullptr});
+  auto owner = std::make_shared<Owner>(Owner{models::MaskedAutoencoderViT(architecture), {}});
   owner->model->to(device);
-  owner->optimizer = std::make_unique<AdamW>(weight_decay_groups(*owner->model, 0.05), 1.5e-4,
-                                             std::array<double, 2>{0.9, 0.95});
+  owner->parts.prepare(std::make_unique<engine::AdamW>(engine::weight_decay_groups(*owner->model, 0.05), 1.5e-4,
+                                                       std::array<double, 2>{0.9, 0.95}),
+                       precision);
   const double mask_ratio = o.mask_ratio;
+  const std::optional<at::ScalarType> autocast = precision.autocast;
   Step step = [owner, mask_ratio, device, autocast](const at::Tensor& images, const at::Tensor&) {
     at::Tensor loss;
     {
-      const AutocastScope scope(device.type(), autocast);
+      const engine::AutocastScope scope(device.type(), autocast);
       loss = owner->model->training_loss(images, mask_ratio);
     }
-    loss.backward();
-    owner->optimizer->step();
-    owner->optimizer->zero_grad();
+    owner->parts.training_step->backward_and_update(loss, 0);
   };
   return {step, 3.0 * models::mae_forward_flops(architecture, mask_ratio), owner};
 }
 
 // engine_finetune.train_one_epoch's step (no mixup): label-smoothing cross-entropy, AdamW over layer-decay groups;
 // linear probing: BN + Linear head on the frozen encoder, LARS; inference: eval-mode forward without autograd.
-PreparedStep classifier_step(const models::VitOptions& architecture, const StepBenchOptions& o,
-                             const at::Device& device, const std::optional<at::ScalarType>& autocast) {
+PreparedStep classifier_step(const models::VitOptions& architecture, const config::StepBenchConfig& o,
+                             const at::Device& device, const engine::Precision& precision) {
   struct Owner {
     models::VisionTransformer model;
-    std::unique_ptr<Optimizer> optimizer;
+    StepParts parts;
   };
-  auto owner = std::make_shared<Owner>(Owner{models::VisionTransformer(architecture), nullptr});
+  auto owner = std::make_shared<Owner>(Owner{models::VisionTransformer(architecture), {}});
   models::VisionTransformerImpl& model = *owner->model;
   const double forward = models::vit_forward_flops(architecture);
   double flops = forward;
   if (o.job == "finetune") {
-    owner->optimizer = std::make_unique<AdamW>(
-        layer_decay_groups(model, architecture.encoder.depth, 0.05, 0.75), 1e-3);
+    owner->parts.prepare(std::make_unique<engine::AdamW>(
+                             engine::layer_decay_groups(model, architecture.encoder.depth, 0.05, 0.75), 1e-3),
+                         precision);
     flops = 3.0 * forward;
   } else if (o.job == "linprobe") {
     model.use_linear_probe_head();
     models::freeze_all_but_head(model);
-    owner->optimizer = std::make_unique<Lars>(linear_probe_groups(*model.probe_head, 0.0), 0.1);
+    owner->parts.prepare(std::make_unique<engine::Lars>(engine::linear_probe_groups(*model.probe_head, 0.0), 0.1),
+                         precision);
     // The frozen encoder runs forward only; the head's backward is negligible.
     flops = forward + 2.0 * 2.0 * static_cast<double>(architecture.encoder.embed_dim * architecture.num_classes);
   } else {
@@ -91,24 +111,27 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const StepB
   owner->model->to(device);
   const bool training = o.job != "inference";
   const bool probe = o.job == "linprobe";
+  const std::optional<at::ScalarType> autocast = precision.autocast;
   Step step = [owner, training, probe, device, autocast](const at::Tensor& images, const at::Tensor& labels) {
-    const AutocastScope scope(device.type(), autocast);
     if (!training) {
       const c10::NoGradGuard no_grad;
+      const engine::AutocastScope scope(device.type(), autocast);
       owner->model->forward(images);
       return;
     }
-    const at::Tensor logits = owner->model->forward(images).to(at::kFloat);
-    at::Tensor loss = probe ? at::cross_entropy_loss(logits, labels) : label_smoothing_cross_entropy(logits, labels, 0.1);
-    loss.backward();
-    owner->optimizer->step();
-    owner->optimizer->zero_grad();
+    at::Tensor loss;
+    {
+      const engine::AutocastScope scope(device.type(), autocast);
+      const at::Tensor logits = owner->model->forward(images);
+      loss = probe ? at::cross_entropy_loss(logits, labels) : engine::label_smoothing_cross_entropy(logits, labels, 0.1);
+    }
+    owner->parts.training_step->backward_and_update(loss, 0);
   };
   return {step, flops, owner};
 }
 
 // One fixed synthetic batch, already on the device: the step's cost without any input pipeline.
-BatchSource synthetic_batches(const StepBenchOptions& o, int64_t num_classes, const at::Device& device) {
+BatchSource synthetic_batches(const config::StepBenchConfig& o, int64_t num_classes, const at::Device& device) {
   const at::Tensor images = at::randn({o.batch_size, 3, o.input_size, o.input_size}).to(device);
   const at::Tensor labels = at::randint(num_classes, {o.batch_size}, at::TensorOptions().dtype(at::kLong)).to(device);
   return [images, labels] { return std::make_pair(images, labels); };
@@ -126,38 +149,29 @@ int64_t peak_memory(const at::Device& device) {
 
 }  // namespace
 
-StepBenchResult run_step_bench(const StepBenchOptions& o, const BatchSource& batches) {
-  static const std::vector<std::string> jobs{"pretrain", "finetune", "linprobe", "inference"};
-  if (std::find(jobs.begin(), jobs.end(), o.job) == jobs.end()) {
-    throw UsageError(text("unknown job '", o.job, "' (choose from pretrain, finetune, linprobe, inference)"));
-  }
-  if (o.amp != "off" && o.amp != "bf16") {
-    throw UsageError(text("--amp ", o.amp, ": the step benchmark runs off (fp32) or bf16"));
-  }
-  if (o.batch_size < 1 || o.iters < 1 || o.warmup < 0) {
-    throw UsageError("--batch_size and --iters must be positive, --warmup not negative");
-  }
+StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSource& batches) {
+  o.validate();
   const at::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     throw UsageError(text("--device ", o.device, ": CUDA is not available on this machine"));
   }
-  const std::optional<at::ScalarType> autocast =
-      o.amp == "bf16" ? std::optional<at::ScalarType>(at::kBFloat16) : std::nullopt;
-  torch::manual_seed(o.seed);
+  const engine::Precision precision =
+      engine::resolve_precision(o.amp, device.is_cuda(), device.is_cuda() && engine::has_native_bf16(device));
+  torch::manual_seed(static_cast<uint64_t>(o.seed));
 
   StepBenchResult result;
   result.architecture = models::mae_architecture(models::mae_name(o.model));
   result.architecture.encoder.img_size = o.input_size;
   PreparedStep prepared;
   if (o.job == "pretrain") {
-    prepared = pretrain_step(result.architecture, o, device, autocast);
+    prepared = pretrain_step(result.architecture, o, device, precision);
   } else {
     models::VitOptions classifier = models::vit_architecture(models::classifier_name(o.model));
     classifier.encoder.img_size = o.input_size;
     classifier.global_pool = o.job != "linprobe";
     classifier.drop_path_rate = o.job == "finetune" ? 0.1 : 0.0;
     result.num_classes = classifier.num_classes;
-    prepared = classifier_step(classifier, o, device, autocast);
+    prepared = classifier_step(classifier, o, device, precision);
   }
   const BatchSource source = batches ? batches : synthetic_batches(o, std::max<int64_t>(result.num_classes, 1), device);
 
@@ -188,7 +202,7 @@ StepBenchResult run_step_bench(const StepBenchOptions& o, const BatchSource& bat
   return result;
 }
 
-std::string to_json(const StepBenchOptions& o, const StepBenchResult& r) {
+std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) {
   const models::EncoderOptions& e = r.architecture.encoder;
   nlohmann::ordered_json line{
       {"implementation", "mae-cpp"},
@@ -222,4 +236,15 @@ std::string to_json(const StepBenchOptions& o, const StepBenchResult& r) {
   return line.dump();
 }
 
-}  // namespace mae::engine
+std::string describe(const config::StepBenchConfig& o, const StepBenchResult& r) {
+  return text("mae-cpp ", o.job, " step, ", o.model, " at ", o.input_size, " px, batch ", o.batch_size, ", ",
+              o.amp == "off" ? "fp32" : o.amp, " on ", o.device, " (", r.threads, " threads), ",
+              o.data.empty() ? "synthetic data" : "data from " + o.data, ":\n", "  step time ",
+              fixed(r.median_step_seconds * 1e3, 1), " ms (median of ", o.iters, " after ", o.warmup, " warm-up), ",
+              fixed(r.images_per_second, 2), " images/s\n", "  model FLOPs ", fixed(r.flops_per_image / 1e9, 2),
+              " GFLOP/image, achieved ", fixed(r.achieved_flops / 1e12, 3), " TFLOP/s",
+              r.mfu ? text(", MFU ", fixed(*r.mfu * 100, 1), "%") : std::string(), "\n", "  memory: ", r.memory_kind,
+              " ", fixed(static_cast<double>(r.peak_memory_bytes) / (1 << 20), 0), " MiB\n");
+}
+
+}  // namespace mae::jobs

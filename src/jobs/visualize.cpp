@@ -1,4 +1,4 @@
-#include "mae/engine/visualize.h"
+#include "mae/jobs/visualize.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -6,13 +6,36 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <opencv2/imgproc.hpp>
 
+#include "mae/data/image_folder.h"
+#include "mae/data/image_io.h"
 #include "mae/data/resample.h"
 #include "mae/data/transforms.h"
+#include "mae/engine/architecture_settings.h"
+#include "mae/engine/checkpoint.h"
+#include "mae/models/state_dict.h"
+#include "mae/util/error.h"
+#include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
+
+// The image files of --images: files as given, folders searched recursively in ImageFolder's order.
+std::vector<std::string> image_files(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    if (std::filesystem::is_directory(input)) {
+      for (const auto& sample : data::ImageFolder::without_labels(input).samples()) {
+        files.push_back(sample.path);
+      }
+    } else {
+      files.push_back(input);
+    }
+  }
+  return files;
+}
 
 // [C, H, W] normalised -> 8-bit RGB, clip((x * std + mean) * 255) as the demo's show_image; one channel (an
 // --in_chans 1 model) is shown as gray.
@@ -77,4 +100,28 @@ cv::Mat panels(const Reconstruction& r, int min_panel) {
   return canvas;
 }
 
-}  // namespace mae::engine
+std::vector<std::string> run_visualization(const config::VisualizeConfig& config) {
+  const auto state = engine::load_training_checkpoint(config.checkpoint);
+  const models::MaeOptions architecture =
+      engine::resolve_visualize_architecture(config, state.args, config.checkpoint);
+  models::MaskedAutoencoderViT model(architecture);
+  try {
+    models::load_state_dict(*model, state.model, /*strict=*/true);
+  } catch (const Error& error) {
+    throw UsageError(text(config.checkpoint, ": ", error.what()));
+  }
+  std::filesystem::create_directories(config.output_dir);
+  std::vector<std::string> written;
+  for (const auto& file : image_files(config.images)) {
+    const auto reconstruction =
+        reconstruct(*model, data::read_rgb_image(file), config.mask_ratio, static_cast<uint64_t>(config.seed));
+    const auto path = (std::filesystem::path(config.output_dir) /
+                       (std::filesystem::path(file).stem().string() + "_reconstruction.png"))
+                          .string();
+    data::write_rgb_image(path, panels(reconstruction));
+    written.push_back(path);
+  }
+  return written;
+}
+
+}  // namespace mae::jobs

@@ -94,6 +94,16 @@ int64_t visible_patch_count(int64_t num_patches, double mask_ratio) {
   return static_cast<int64_t>(static_cast<double>(num_patches) * (1.0 - mask_ratio));
 }
 
+void check_mask_ratio(MaskStrategy strategy, int64_t grid, double mask_ratio) {
+  // The grid pattern keeps one patch in four (on an even grid, which models::validate requires), so the ratio must
+  // remove exactly the other three.
+  const int64_t length = grid * grid;
+  if (strategy == MaskStrategy::grid && visible_patch_count(length, mask_ratio) != length / 4) {
+    throw UsageError(text("--mask_strategy grid keeps one patch of every 2x2 square: it needs --mask_ratio 0.75, got ",
+                          mask_ratio));
+  }
+}
+
 at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double mask_ratio, const at::Device& device) {
   const int64_t length = grid * grid;
   const auto float_cpu = at::TensorOptions().dtype(at::kFloat);
@@ -102,11 +112,7 @@ at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double ma
   }
   at::Tensor scores = at::rand({n, length}, float_cpu);
   if (strategy == MaskStrategy::grid) {
-    // The pattern keeps one patch in four, so it only makes the ratio 0.75 (and only on an even grid).
-    if (grid % 2 != 0 || visible_patch_count(length, mask_ratio) != length / 4) {
-      throw UsageError(text("grid masking keeps one patch of every 2x2 square: it needs an even grid and mask ratio "
-                            "0.75, got a ", grid, "x", grid, " grid and ratio ", mask_ratio));
-    }
+    check_mask_ratio(strategy, grid, mask_ratio);
     const at::Tensor rows = at::arange(grid).remainder(2).view({grid, 1});
     const at::Tensor cols = at::arange(grid).remainder(2).view({1, grid});
     const at::Tensor removed = (rows + cols).gt(0).reshape({1, length}).to(at::kFloat);

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "mae/config/config_file.h"
+#include "mae/config/job_config.h"
+#include "mae/config/tool_configs.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 
@@ -122,4 +124,35 @@ TEST(CommandLine, HelpListsEveryFlagWithItsDefault) {
   EXPECT_NE(help.str().find("[mae-cpp] JSON file"), std::string::npos);                // --config is ours
 }
 
+// The tools run on the same frame: file lists, flags whose default is "the checkpoint's", the shared settings' rules.
+TEST(CommandLine, ToolSettingsTakeListsAndUnsetFlagsThroughTheSameFrame) {
+  mae::test::TempDir dir;
+  const auto file = dir / "visualize.json";
+  std::ofstream(file) << R"({"images": ["a.png", "b.png"], "norm_pix_loss": null, "no_norm_pix_loss": true})";
+  mae::config::VisualizeConfig from_file;
+  EXPECT_EQ(parse(from_file, {"--checkpoint", "c.pth", "--config", file.string()}), ParseResult::run);
+  EXPECT_EQ(from_file.images, (std::vector<std::string>{"a.png", "b.png"}));
+  EXPECT_EQ(from_file.norm_pix_loss, false);
+
+  mae::config::VisualizeConfig flags;
+  parse(flags, {"--checkpoint", "c.pth", "--images", "x.png", "y/", "--mask_ratio", "0.5"});
+  EXPECT_EQ(flags.images, (std::vector<std::string>{"x.png", "y/"}));
+  EXPECT_FALSE(flags.norm_pix_loss.has_value());  // the checkpoint's, later
+  EXPECT_DOUBLE_EQ(flags.mask_ratio, 0.5);
+  mae::config::VisualizeConfig set;
+  parse(set, {"--checkpoint", "c.pth", "--images", "x.png", "--norm_pix_loss"});
+  EXPECT_EQ(set.norm_pix_loss, true);
+
+  EXPECT_EQ(parse_error<mae::config::VisualizeConfig>({"--checkpoint", "c.pth"}),
+            "invalid value for images: give at least one");
+  EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--mask_ratio", "1"}),
+            parse_error<PretrainConfig>({"--mask_ratio", "1"}));
+  EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--device", "gpu"}),
+            "invalid value for device: 'gpu' (use cpu, cuda or cuda:N)");
+  EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--amp", "fp8"}), parse_error<PretrainConfig>({"--amp", "fp8"}));
+  EXPECT_EQ(parse_error<mae::config::DataBenchConfig>({"--data", "d", "--workers", "-1"}),
+            "invalid value for workers: -1 (must be >= 0)");
+}
+
 }  // namespace
+

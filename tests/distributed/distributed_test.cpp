@@ -9,10 +9,10 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "mae/config/job_config.h"
-#include "mae/engine/communicator.h"
-#include "mae/engine/gradient_sync.h"
-#include "mae/engine/launch_env.h"
-#include "mae/engine/process_group.h"
+#include "mae/distributed/communicator.h"
+#include "mae/distributed/gradient_sync.h"
+#include "mae/distributed/launch_env.h"
+#include "mae/distributed/process_group.h"
 #include "mae/io/pth_file.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
@@ -20,7 +20,7 @@
 
 namespace {
 
-using namespace mae::engine;
+using namespace mae::distributed;
 
 constexpr int kWorldSize = 2;
 constexpr int kGlobalBatch = 8;

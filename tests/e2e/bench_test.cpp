@@ -63,7 +63,7 @@ TEST(StepBench, RealDataGoesThroughTheLoaderAndBadOptionsAreNamed) {
   EXPECT_NE(real.output.find("data from " + dir.path().string()), std::string::npos) << real.output;
   const auto bad_job = run_command(bench() + " step --job pretraining");
   EXPECT_EQ(bad_job.exit_code, 2);
-  EXPECT_NE(bad_job.output.find("unknown job 'pretraining'"), std::string::npos) << bad_job.output;
+  EXPECT_NE(bad_job.output.find("invalid value for job: 'pretraining' (choose from pretrain, finetune, linprobe, inference)"), std::string::npos) << bad_job.output;
 }
 
 TEST(BenchCompare, RunsBothSidesAndPrintsTheRatio) {

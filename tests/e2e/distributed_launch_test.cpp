@@ -6,7 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "mae/engine/process_group.h"
+#include "mae/distributed/process_group.h"
 #include "support/test_support.h"
 
 namespace {
@@ -33,10 +33,10 @@ std::string pretrain_args(const std::filesystem::path& data, const std::filesyst
 }
 
 int free_port() {
-  mae::engine::TcpStoreOptions options;
+  mae::distributed::TcpStoreOptions options;
   options.port = 0;
   options.is_server = true;
-  auto store = mae::engine::make_tcp_store(options);
+  auto store = mae::distributed::make_tcp_store(options);
   return dynamic_cast<c10d::TCPStore&>(*store).getPort();
 }
 

@@ -74,8 +74,12 @@ TEST(PretrainEndToEnd, LossFallsAndOutputsAreTheReferences) {
     EXPECT_TRUE(std::filesystem::exists(dir / "out" / mae::engine::checkpoint_file_name(epoch)));
   }
   const std::string check = R"PY(
-import sys, torch
+import json, sys, torch
 ckpt = torch.load(sys.argv[1], weights_only=True)
+# config.json is written once the shape settings are resolved, so it records exactly what the checkpoint's args do.
+resolved = json.load(open(sys.argv[2]))
+assert resolved == dict(ckpt['args']), {k: (resolved.get(k), v) for k, v in ckpt['args'].items() if resolved.get(k) != v}
+assert resolved['patch_size'] == 4 and resolved['decoder_depth'] is not None, resolved
 assert set(ckpt) == {'model', 'optimizer', 'epoch', 'scaler', 'args'}, sorted(ckpt)
 assert ckpt['epoch'] == 5 and ckpt['args']['model'] == 'mae_vit_tiny_patch4'
 assert ckpt['model']['decoder_pred.weight'].shape == (48, 128)
@@ -83,7 +87,8 @@ assert len(ckpt['optimizer']['param_groups']) == 2 and ckpt['optimizer']['param_
 print('ok')
 )PY";
   const auto python = run_command(mae::test::python() + " -c " + shell_quote(check) + " " +
-                                  shell_quote((dir / "out/checkpoint-last.pth").string()));
+                                  shell_quote((dir / "out/checkpoint-last.pth").string()) + " " +
+                                  shell_quote((dir / "out/config.json").string()));
   EXPECT_EQ(python.exit_code, 0) << python.output;
 }
 

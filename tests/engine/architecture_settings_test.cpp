@@ -97,7 +97,7 @@ TEST(ArchitectureSettings, ShapesThatCannotMakeAModelAreNamed) {
   PretrainConfig grid = custom_pretrain();
   grid.mask_strategy = "grid";
   grid.mask_ratio = 0.5;
-  EXPECT_NE(usage_error_of([&] { grid.validate(); }).find("needs --mask_ratio 0.75"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { resolve_mae_architecture(grid); }).find("needs --mask_ratio 0.75"), std::string::npos);
 }
 
 TEST(ArchitectureSettings, ClassifierTakesTheEncoderFromThePretrainCheckpoint) {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "mae/config/job_config.h"
@@ -153,6 +154,50 @@ TEST_F(OfficialFiles, TruncatedOrCorruptFilesGiveAClearError) {
   } catch (const mae::IoError& error) {
     EXPECT_NE(std::string(error.what()).find("corrupt.pth'"), std::string::npos) << error.what();
   }
+}
+
+TEST(TrainingCheckpoint, ArgsHoldEverySettingAsTheValueArgparseGives) {
+  mae::config::FinetuneConfig config;
+  config.cutmix_minmax = std::vector<double>{0.2, 0.8};
+  config.color_jitter = 0.4;
+  config.finetune_blocks = 2;
+  const c10::IValue value = mae::engine::config_as_dict(config);
+  ASSERT_TRUE(value.isGenericDict());
+  const auto args = value.toGenericDict();
+  std::vector<std::string> keys;
+  for (const auto& entry : args) {
+    keys.push_back(entry.key().toStringRef());
+  }
+  EXPECT_EQ(keys.size(), config.fields().size());
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));  // name order, as every checkpoint written so far
+
+  ASSERT_TRUE(args.at("global_pool").isBool());
+  EXPECT_TRUE(args.at("global_pool").toBool());
+  ASSERT_TRUE(args.at("eval").isBool());
+  EXPECT_FALSE(args.at("eval").toBool());
+  ASSERT_TRUE(args.at("batch_size").isInt());
+  EXPECT_EQ(args.at("batch_size").toInt(), 64);
+  ASSERT_TRUE(args.at("finetune_blocks").isInt());  // a set optional int
+  EXPECT_EQ(args.at("finetune_blocks").toInt(), 2);
+  ASSERT_TRUE(args.at("min_lr").isDouble());
+  EXPECT_EQ(args.at("min_lr").toDouble(), 1e-6);
+  ASSERT_TRUE(args.at("mixup").isDouble());  // 0.0 stays a float, not the int 0
+  EXPECT_EQ(args.at("mixup").toDouble(), 0.0);
+  ASSERT_TRUE(args.at("color_jitter").isDouble());  // a set optional float
+  EXPECT_EQ(args.at("color_jitter").toDouble(), 0.4);
+  ASSERT_TRUE(args.at("aa").isString());
+  EXPECT_EQ(args.at("aa").toStringRef(), "rand-m9-mstd0.5-inc1");
+  ASSERT_TRUE(args.at("resume").isString());
+  EXPECT_EQ(args.at("resume").toStringRef(), "");
+  EXPECT_TRUE(args.at("clip_grad").isNone());   // an unset optional float
+  EXPECT_TRUE(args.at("patch_size").isNone());  // an unset optional int
+  ASSERT_TRUE(args.at("cutmix_minmax").isList());
+  const auto minmax = args.at("cutmix_minmax").toList();
+  ASSERT_EQ(minmax.size(), 2u);
+  ASSERT_TRUE(minmax.get(0).isDouble());
+  ASSERT_TRUE(minmax.get(1).isDouble());
+  EXPECT_EQ(minmax.get(0).toDouble(), 0.2);
+  EXPECT_EQ(minmax.get(1).toDouble(), 0.8);
 }
 
 TEST(CheckpointCadence, FollowsTheReference) {

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "mae/engine/process_group.h"
+#include "mae/distributed/process_group.h"
 #include "support/test_support.h"
 
 namespace {
@@ -17,12 +17,12 @@ constexpr int kWorldSize = 2;
 // args: rank port
 int allreduce_worker(const std::vector<std::string>& args) {
   const int rank = std::stoi(args.at(0));
-  mae::engine::TcpStoreOptions options;
+  mae::distributed::TcpStoreOptions options;
   options.port = std::stoi(args.at(1));
   options.world_size = kWorldSize;
   options.timeout = std::chrono::seconds(30);
-  auto store = mae::engine::make_tcp_store(options);
-  auto backend = mae::engine::make_cpu_backend(store, rank, kWorldSize, "127.0.0.1", std::chrono::seconds(30));
+  auto store = mae::distributed::make_tcp_store(options);
+  auto backend = mae::distributed::make_cpu_backend(store, rank, kWorldSize, "127.0.0.1", std::chrono::seconds(30));
 
   // Rank r contributes r+1 everywhere, plus a rank-specific ramp so that a wrong reduction cannot pass by accident.
   std::vector<at::Tensor> tensors{torch::arange(6, torch::kFloat32) * (rank + 1) + rank};
@@ -40,11 +40,11 @@ int allreduce_worker(const std::vector<std::string>& args) {
 const mae::test::WorkerRegistration registration("gloo_allreduce", allreduce_worker);
 
 TEST(GlooBackend, TwoProcessesAllReduceOnLoopback) {
-  mae::engine::TcpStoreOptions host;
+  mae::distributed::TcpStoreOptions host;
   host.port = 0;
   host.is_server = true;
   host.world_size = kWorldSize;
-  auto store = mae::engine::make_tcp_store(host);
+  auto store = mae::distributed::make_tcp_store(host);
   const std::string port = std::to_string(dynamic_cast<c10d::TCPStore&>(*store).getPort());
 
   std::vector<int> pids;

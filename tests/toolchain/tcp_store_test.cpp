@@ -3,7 +3,7 @@
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "mae/engine/process_group.h"
+#include "mae/distributed/process_group.h"
 
 namespace {
 
@@ -12,18 +12,18 @@ std::string as_string(const std::vector<uint8_t>& bytes) {
 }
 
 TEST(TcpStore, ServerAndClientExchangeKeysOnLoopback) {
-  mae::engine::TcpStoreOptions server_options;
+  mae::distributed::TcpStoreOptions server_options;
   server_options.port = 0;  // let the OS pick a free port
   server_options.is_server = true;
   server_options.world_size = 2;
-  auto server = mae::engine::make_tcp_store(server_options);
+  auto server = mae::distributed::make_tcp_store(server_options);
   const int port = dynamic_cast<c10d::TCPStore&>(*server).getPort();
   ASSERT_GT(port, 0);
 
-  mae::engine::TcpStoreOptions client_options;
+  mae::distributed::TcpStoreOptions client_options;
   client_options.port = port;
   client_options.world_size = 2;
-  auto client = mae::engine::make_tcp_store(client_options);
+  auto client = mae::distributed::make_tcp_store(client_options);
 
   client->set("from_client", std::vector<uint8_t>{'h', 'i'});
   EXPECT_EQ(as_string(server->get("from_client")), "hi");
@@ -34,11 +34,11 @@ TEST(TcpStore, ServerAndClientExchangeKeysOnLoopback) {
 }
 
 TEST(TcpStore, UnreachableStoreFailsWithItsAddress) {
-  mae::engine::TcpStoreOptions options;
+  mae::distributed::TcpStoreOptions options;
   options.port = 1;  // privileged and unused: nothing listens there
   options.timeout = std::chrono::milliseconds(500);
   try {
-    mae::engine::make_tcp_store(options);
+    mae::distributed::make_tcp_store(options);
     FAIL() << "connecting to a port without a store must fail";
   } catch (const std::exception& error) {
     EXPECT_NE(std::string(error.what()).find("127.0.0.1:1"), std::string::npos) << error.what();

@@ -12,7 +12,10 @@ namespace mae::config {
 using OptionalInt = std::optional<int>;               // type=int, default=None
 using OptionalFloat = std::optional<double>;           // argparse type=float, default=None
 using FloatList = std::optional<std::vector<double>>;  // argparse type=float, nargs='+', default=None
-using FieldTarget = std::variant<bool*, int*, double*, std::string*, OptionalInt*, OptionalFloat*, FloatList*>;
+using StringList = std::vector<std::string>;           // nargs='+' of strings (file names)
+using OptionalBool = std::optional<bool>;              // a flag whose default comes from elsewhere (a checkpoint)
+using FieldTarget = std::variant<bool*, int*, double*, std::string*, OptionalInt*, OptionalFloat*, FloatList*,
+                                 StringList*, OptionalBool*>;
 
 struct Field {
   Field(std::string name, FieldTarget target, std::string help);
@@ -26,6 +29,8 @@ struct Field {
   std::optional<double> max;      // inclusive unless max_exclusive
   bool max_exclusive = false;
   std::vector<std::string> choices;
+  std::string pattern;       // a string must match this regular expression (whole) ...
+  std::string pattern_hint;  // ... which this says in words: "cpu, cuda or cuda:N"
   bool required_non_empty = false;
 
   Field& at_least(double bound) {
@@ -45,6 +50,11 @@ struct Field {
     choices = std::move(allowed);
     return *this;
   }
+  Field& matching(std::string regular_expression, std::string hint) {
+    pattern = std::move(regular_expression);
+    pattern_hint = std::move(hint);
+    return *this;
+  }
   Field& negated_by(std::string flag) {
     negation = std::move(flag);
     return *this;
@@ -58,7 +68,7 @@ struct Field {
     return *this;
   }
 
-  bool is_flag() const { return std::holds_alternative<bool*>(target); }
+  bool is_flag() const { return std::holds_alternative<bool*>(target) || std::holds_alternative<OptionalBool*>(target); }
 };
 
 // The value as the reference would print it: 64, 0.001, None, True, 'pixel', [0.1, 0.9].

@@ -1,31 +1,17 @@
 #pragma once
 // Typed configurations of the three jobs. Member names and defaults are the official argparse ones of
 // main_pretrain.py, main_finetune.py and main_linprobe.py (docs/configuration.md lists them).
-#include <set>
 #include <string>
 #include <vector>
 
-#include "mae/config/field.h"
+#include "mae/config/settings.h"
 
 namespace mae::config {
 
 // The settings every job has. Defaults here are main_pretrain.py's; the other jobs change theirs in their
 // constructors, so each default is written exactly where the reference writes it.
-class JobConfig {
+class JobConfig : public Settings {
  public:
-  virtual ~JobConfig() = default;
-
-  // Every setting of this job, pointing into this object, in --help order.
-  std::vector<Field> fields();
-  std::vector<Field> fields() const;
-
-  // Checks every field's range and the rules that span fields; throws UsageError naming the culprit.
-  void validate() const;
-
-  // Whether a config file or the command line set this setting (false: it holds its default).
-  bool was_given(const std::string& name) const { return given.contains(name); }
-  std::set<std::string> given;  // filled by the config-file and command-line layers
-
   // Schedule and optimisation.
   int batch_size = 64;
   int epochs = 400;
@@ -67,6 +53,8 @@ class JobConfig {
   std::string amp = "auto";  // auto (bf16 on Ampere+ GPUs, fp16 on older ones, off on the CPU), bf16, fp16, off
 
  protected:
+  void describe(std::vector<Field>& fields) final;
+  void validate_rules() const final;
   // The settings only this job has, appended between the schedule and the run settings.
   virtual void add_job_fields(std::vector<Field>& fields) = 0;
   // Rules across this job's own settings.
@@ -88,7 +76,6 @@ class PretrainConfig : public JobConfig {
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;
-  void validate_job() const override;
 };
 
 // What main_finetune.py and main_linprobe.py share: a classifier built from a pretrained encoder.

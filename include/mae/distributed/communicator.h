@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "mae/engine/launch_env.h"
+#include "mae/distributed/launch_env.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 
 class Communicator {
  public:
@@ -42,4 +42,4 @@ class Communicator {
   std::unique_ptr<Backend> backend_;
 };
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

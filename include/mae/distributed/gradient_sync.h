@@ -9,9 +9,9 @@
 #include <memory>
 #include <vector>
 
-#include "mae/engine/communicator.h"
+#include "mae/distributed/communicator.h"
 
-namespace mae::engine {
+namespace mae::distributed {
 
 class GradientSynchronizer {
  public:
@@ -53,4 +53,4 @@ struct DataParallel {
 // after moving the model to its device). Inactive when `communicator` is null.
 DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Communicator> communicator);
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

@@ -17,7 +17,7 @@ namespace mae::config {
 class JobConfig;
 }
 
-namespace mae::engine {
+namespace mae::distributed {
 
 struct LaunchEnv {
   std::string launcher = "single process";  // torchrun, SLURM, Open MPI, --dist_url, single process
@@ -45,4 +45,4 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
 // The first host of a SLURM node list: "gpu[003-005,9]" -> "gpu003", "a1,b2" -> "a1".
 std::string first_slurm_host(const std::string& node_list);
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

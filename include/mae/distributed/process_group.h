@@ -6,7 +6,7 @@
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
-namespace mae::engine {
+namespace mae::distributed {
 
 struct TcpStoreOptions {
   std::string host = "127.0.0.1";
@@ -25,4 +25,4 @@ c10::intrusive_ptr<c10d::Backend> make_cpu_backend(const c10::intrusive_ptr<c10d
                                                    int world_size, const std::string& hostname,
                                                    std::chrono::milliseconds timeout = std::chrono::minutes(5));
 
-}  // namespace mae::engine
+}  // namespace mae::distributed

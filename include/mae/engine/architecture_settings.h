@@ -11,6 +11,7 @@
 #include "mae/models/architecture.h"
 
 namespace mae::config {
+class VisualizeConfig;
 class JobConfig;
 class PretrainConfig;
 class ClassifierConfig;
@@ -32,8 +33,14 @@ models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, co
 // The encoder a checkpoint's `args` records: our shape settings, else the official --model name and --input_size.
 std::optional<models::EncoderOptions> recorded_encoder(const c10::IValue& args);
 
-// The MAE (decoder and loss settings included) a pre-training checkpoint's `args` records, for mae_visualize.
+// The MAE (decoder and loss settings included) a pre-training checkpoint's `args` records.
 std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& args);
+
+// mae_visualize's model: the architecture the checkpoint's `args` records, or --model's (at the recorded input size,
+// with the recorded loss), then --input_size and --norm_pix_loss where given. A checkpoint that records none needs
+// --model (UsageError naming `source_path`). Also checks --mask_ratio against the masking strategy.
+models::MaeOptions resolve_visualize_architecture(const config::VisualizeConfig& config,
+                                                  const c10::IValue& checkpoint_args, const std::string& source_path);
 
 // --resume: every shape setting the checkpoint's `args` and the run both record must agree; otherwise a UsageError
 // that names each difference with both values.

@@ -46,7 +46,8 @@ models::NamedTensors load_model_weights(const std::string& path);
 // Reads only the file's pickle, not its weights.
 c10::IValue load_checkpoint_args(const std::string& path);
 
-// The resolved configuration as a dict for `args`.
+// The resolved configuration as a dict for `args`: every setting under its official name, keys in name order, each
+// value as argparse gives it (bool, int, float, str, None for an unset optional, a list of floats).
 c10::IValue config_as_dict(const config::JobConfig& config);
 
 // "checkpoint-<epoch>.pth"

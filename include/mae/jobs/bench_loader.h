@@ -1,12 +1,27 @@
 #pragma once
-// mae_bench step --data: batches from the real threaded loader with the job's training transform, cycling through
-// epochs. Lives apart from step_bench (the engine core) because it needs the data layer and OpenCV.
-#include "mae/engine/step_bench.h"
+// mae_bench's input side: `step --data` feeds the step benchmark from the real threaded loader, and `data` times the
+// pre-training input pipeline alone. Apart from step_bench because it needs the data layer (OpenCV), which the
+// -DMAE_WITH_DATA=OFF build leaves out.
+#include <cstdint>
 
-namespace mae::engine {
+#include "mae/config/tool_configs.h"
+#include "mae/jobs/step_bench.h"
 
-// The loader over the images under options.data (labels 0), options.num_workers threads, pinned batches when
-// options.device is CUDA. UsageError when the folder has fewer images than one batch.
-BatchSource loader_batches(const StepBenchOptions& options);
+namespace mae::jobs {
 
-}  // namespace mae::engine
+// The loader over the images under config.data (labels 0) with the job's training transform, config.num_workers
+// threads, pinned batches when config.device is CUDA, cycling through epochs. UsageError when the folder has fewer
+// images than one batch.
+BatchSource loader_batches(const config::StepBenchConfig& config);
+
+struct DataBenchResult {
+  int64_t images = 0;                      // in the folder
+  double median_images_per_second = 0.0;  // over the timed epochs
+  int timed_epochs = 0;
+};
+
+// Decode + RandomResizedCrop + flip + normalise + batching of every image under config.data, config.epochs times
+// after one untimed epoch that warms the page cache and the allocator.
+DataBenchResult run_data_bench(const config::DataBenchConfig& config);
+
+}  // namespace mae::jobs

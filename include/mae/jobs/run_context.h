@@ -11,30 +11,35 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/autocast.h"
-#include "mae/engine/communicator.h"
-#include "mae/engine/launch_env.h"
+#include "mae/distributed/communicator.h"
+#include "mae/distributed/launch_env.h"
 
 namespace mae::config {
 class JobConfig;
 }
 
-namespace mae::engine {
+namespace mae::jobs {
 
 struct RunContext {
   c10::Device device{c10::kCPU};
-  Precision precision;                         // autocast on `device` and loss scaling, from --amp
-  LaunchEnv launch;                            // this process's rank and the job's size
-  std::shared_ptr<Communicator> communicator;  // only in a multi-process job
+  engine::Precision precision;                              // autocast on `device` and loss scaling, from --amp
+  distributed::LaunchEnv launch;                            // this process's rank and the job's size
+  std::shared_ptr<distributed::Communicator> communicator;  // only in a multi-process job
 
   int rank() const { return launch.rank; }
   int world_size() const { return launch.world_size; }
   bool main_process() const { return rank() == 0; }  // the one that writes logs and checkpoints
 };
 
-// Joins the multi-process job the launcher started, if any (launch_env.h; each rank binds cuda:LOCAL_RANK when
+// Joins the multi-process job the launcher started, if any (`launch`; each rank binds cuda:LOCAL_RANK when
 // --device is cuda), checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed +
 // rank (the reference's torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
-RunContext make_run_context(const config::JobConfig& config);
+RunContext make_run_context(const config::JobConfig& config, const distributed::LaunchEnv& launch);
+
+// Once a job has resolved its shape settings (from --model, the shape flags or the checkpoint it starts from): rank
+// 0 writes <output_dir>/config.json, which then equals the `args` of the checkpoints the job writes, and the
+// settings are logged.
+void record_resolved_config(const config::JobConfig& config, const distributed::LaunchEnv& launch);
 
 // The training loader's settings from --batch_size, --num_workers, --pin_mem, --seed, --strict_data (shuffled,
 // drop_last, as the reference's training loaders).
@@ -48,4 +53,4 @@ using LogValue = std::variant<double, int64_t>;
 // Appends one JSON object (keys in the given order) as a line to <output_dir>/log.txt, as the reference does.
 void append_log_txt(const std::string& output_dir, const std::vector<std::pair<std::string, LogValue>>& fields);
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

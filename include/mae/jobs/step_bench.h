@@ -8,25 +8,10 @@
 #include <string>
 #include <utility>
 
+#include "mae/config/tool_configs.h"
 #include "mae/models/architecture.h"
 
-namespace mae::engine {
-
-struct StepBenchOptions {
-  std::string job = "pretrain";  // pretrain | finetune | linprobe | inference
-  std::string model = "mae_vit_base_patch16";  // an MAE or a classifier name; each job takes the matching one
-  int batch_size = 16;
-  int input_size = 224;
-  std::string amp = "off";  // off | bf16
-  std::string device = "cpu";
-  int warmup = 2;
-  int iters = 5;
-  double mask_ratio = 0.75;
-  std::string data;  // an image folder: the real threaded loader instead of synthetic batches (loader_batches)
-  int num_workers = 2;
-  double peak_tflops = 0.0;  // the device's peak for the precision, for the MFU; 0: not reported
-  uint64_t seed = 0;
-};
+namespace mae::jobs {
 
 struct StepBenchResult {
   models::MaeOptions architecture;  // the encoder (and, for pre-training, the decoder) that ran
@@ -44,11 +29,14 @@ struct StepBenchResult {
 // The next (images, labels) batch; run_step_bench moves it to the device (a no-op when it is there).
 using BatchSource = std::function<std::pair<at::Tensor, at::Tensor>()>;
 
-// Times options.iters steps after options.warmup, on `batches` when given, else on one synthetic batch
-// (N(0, 1) images, uniform labels).
-StepBenchResult run_step_bench(const StepBenchOptions& options, const BatchSource& batches = {});
+// Times config.iters steps after config.warmup, on `batches` when given, else on one synthetic batch (N(0, 1)
+// images, uniform labels). Each step is the jobs' own: the forward pass under autocast, then TrainingStep.
+StepBenchResult run_step_bench(const config::StepBenchConfig& config, const BatchSource& batches = {});
 
-// One line of JSON with every option and result, for scripts/bench_compare.py.
-std::string to_json(const StepBenchOptions& options, const StepBenchResult& result);
+// One line of JSON with every setting and result, for scripts/bench_compare.py.
+std::string to_json(const config::StepBenchConfig& config, const StepBenchResult& result);
 
-}  // namespace mae::engine
+// The text report of one step benchmark.
+std::string describe(const config::StepBenchConfig& config, const StepBenchResult& result);
+
+}  // namespace mae::jobs

@@ -1,27 +1,23 @@
 #pragma once
 // One training epoch as engine_pretrain.train_one_epoch and engine_finetune.train_one_epoch both run it: the
-// per-iteration schedule on update steps, the loss scaled down by accum_iter, the scaler's unscale / clip / step,
-// a stop on a non-finite loss, and the MetricLogger lines. The job supplies the forward pass. In a multi-process job
-// `parallel` averages the gradients on update steps only (no communication on the other micro-steps) and the
-// epoch's averages are taken over all ranks.
+// per-iteration schedule on update steps, the job's forward pass, a stop on a non-finite loss, the TrainingStep
+// (backward, gradient sync, scaler, clipping, optimizer step), and the MetricLogger lines. In a multi-process job
+// the epoch's averages are taken over all ranks.
 #include <torch/nn/module.h>
 
 #include <functional>
-#include <optional>
 #include <string>
 
 #include "mae/data/loader.h"
-#include "mae/engine/grad_scaler.h"
-#include "mae/engine/gradient_sync.h"
 #include "mae/engine/lr_schedule.h"
-#include "mae/engine/optimizer.h"
 #include "mae/engine/tensorboard.h"
+#include "mae/jobs/training_step.h"
 
 namespace mae::config {
 class JobConfig;
 }
 
-namespace mae::engine {
+namespace mae::jobs {
 
 struct EpochStats {
   double lr;    // global average of the largest group lr (for pre-training all groups have the same)
@@ -33,20 +29,20 @@ using LossFunction = std::function<at::Tensor(data::Batch& batch, int64_t step)>
 
 // engine_*.train_one_epoch's TensorBoard scalars, written on update steps at x = int((step / steps + epoch) * 1000):
 // the loss averaged over the ranks, under `loss_tag` ("train_loss" for pre-training, "loss" for the classifiers),
-// and the largest group lr under "lr". `writer` is rank 0's; with --log_dir set every rank joins the loss average,
-// as the reference's all_reduce_mean.
+// and the largest group lr under "lr". When `enabled` (--log_dir set) every rank joins the loss average, as the
+// reference's all_reduce_mean; `writer` is rank 0's (null elsewhere).
 struct StepScalars {
-  TensorBoardWriter* writer = nullptr;
+  bool enabled = false;
+  engine::TensorBoardWriter* writer = nullptr;
   std::string loss_tag;
 };
 
-EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, Optimizer& optimizer,
-                           GradScaler& scaler, const LrSchedule& schedule, const config::JobConfig& config,
-                           int64_t epoch, std::optional<double> clip_grad, const LossFunction& compute_loss,
-                           const DataParallel& parallel, const StepScalars& scalars);
+EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, TrainingStep& training_step,
+                           const engine::LrSchedule& schedule, int64_t epoch, const LossFunction& compute_loss,
+                           const StepScalars& scalars);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.
 double log_learning_rate(const config::JobConfig& config, int world_size);
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

@@ -3,10 +3,13 @@
 #include <opencv2/core/mat.hpp>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
+#include "mae/config/tool_configs.h"
 #include "mae/models/mae.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 
 struct Reconstruction {
   cv::Mat original;        // each 8-bit RGB, the model's input size
@@ -24,4 +27,9 @@ Reconstruction reconstruct(models::MaskedAutoencoderViTImpl& model, const cv::Ma
 // The four panels side by side under their titles, each scaled up (nearest) to at least `min_panel` pixels.
 cv::Mat panels(const Reconstruction& reconstruction, int min_panel = 224);
 
-}  // namespace mae::engine
+// mae_visualize: the model of --checkpoint (engine::resolve_visualize_architecture), then for every image of
+// --images (files, or folders searched recursively) <output_dir>/<name>_reconstruction.png. Returns the paths
+// written, in order.
+std::vector<std::string> run_visualization(const config::VisualizeConfig& config);
+
+}  // namespace mae::jobs

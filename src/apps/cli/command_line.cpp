@@ -60,6 +60,11 @@ void add_option(CLI::App& app, const config::Field& field) {
                           flag, [target](const std::vector<double>& v) { *target = v; }, help)
                        ->expected(1, 1 << 20);
                  },
+                 [&](config::StringList* target) { app.add_option(flag, *target, help)->expected(1, 1 << 20); },
+                 [&](config::OptionalBool* target) {
+                   const std::string names = field.negation.empty() ? flag : flag + ",!--" + field.negation;
+                   app.add_flag_function(names, [target](int64_t count) { *target = count > 0; }, help);
+                 },
              },
              field.target);
 }
@@ -89,7 +94,12 @@ std::vector<std::string> known_flags(const std::vector<config::Field>& fields) {
 
 }  // namespace
 
-ParseResult parse_command_line(const Program& program, config::JobConfig& config, int argc, const char* const* argv,
+std::string job_help_footer(const std::string& example, const std::string& docs) {
+  return text("Flags marked [mae-cpp] are ours; all others are the official MAE flags with their official defaults.\n",
+              "Example: ", example, "\nMore: ", docs, "\n");
+}
+
+ParseResult parse_command_line(const Program& program, config::Settings& config, int argc, const char* const* argv,
                                std::ostream& help_out) {
   const std::vector<config::Field> fields = config.fields();
   CLI::App app(program.description, program.name);
@@ -102,7 +112,7 @@ ParseResult parse_command_line(const Program& program, config::JobConfig& config
   for (const auto& field : fields) {  // help shows the official defaults: registered before the file is applied
     add_option(app, field);
   }
-  app.footer("Flags marked [mae-cpp] are ours; all others are the official MAE flags with their official defaults.");
+  app.footer(program.footer);
 
   const bool help_asked =
       std::any_of(argv + 1, argv + argc, [](std::string_view a) { return a == "-h" || a == "--help"; });

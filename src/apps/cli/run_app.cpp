@@ -3,8 +3,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "mae/config/config_file.h"
-#include "mae/engine/launch_env.h"
 #include "mae/engine/runtime_info.h"
 #include "mae/util/allocator.h"
 #include "mae/util/error.h"
@@ -13,24 +11,14 @@
 
 namespace mae::apps {
 
-int run_app(const Program& program, config::JobConfig& config, int argc, const char* const* argv, const JobBody& job) {
+int run_app(const Program& program, config::Settings& settings, int argc, const char* const* argv,
+            const std::function<void()>& body) {
   tune_allocator_for_training();
   try {
-    if (parse_command_line(program, config, argc, argv, std::cout) == ParseResult::help_shown) {
+    if (parse_command_line(program, settings, argc, argv, std::cout) == ParseResult::help_shown) {
       return 0;
     }
-    // In a multi-process job only rank 0 prints its progress and writes config.json and the log file.
-    const engine::LaunchEnv launch = engine::detect_launch_env(config, engine::process_environment());
-    log::configure(launch.rank, launch.world_size);
-    if (!config.output_dir.empty() && launch.rank == 0) {
-      const std::string resolved = config::write_resolved_config(config, config.output_dir);
-      log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
-      log::info(text(program.name, ": resolved configuration written to ", resolved));
-    }
-    log::info(engine::describe_runtime());
-    log::info(text("job dir: ", std::filesystem::current_path().string()));
-    log::info(config::to_json(config));
-    job(config);
+    body();
     return 0;
   } catch (const std::exception& error) {
     log::error(text(program.name, ": ", error.what()));
@@ -38,5 +26,22 @@ int run_app(const Program& program, config::JobConfig& config, int argc, const c
   }
 }
 
-}  // namespace mae::apps
+int run_job(const Program& program, config::JobConfig& config, int argc, const char* const* argv, const JobBody& job) {
+  return run_app(program, config, argc, argv, [&] {
+    const distributed::LaunchEnv launch = distributed::detect_launch_env(config, distributed::process_environment());
+    log::configure(launch.rank, launch.world_size);
+    if (!config.output_dir.empty() && launch.rank == 0) {
+      std::error_code error;
+      std::filesystem::create_directories(config.output_dir, error);
+      if (error) {
+        throw IoError(text("cannot create --output_dir '", config.output_dir, "': ", error.message()));
+      }
+      log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
+    }
+    log::info(engine::describe_runtime());
+    log::info(text("job dir: ", std::filesystem::current_path().string()));
+    job(launch);
+  });
+}
 
+}  // namespace mae::apps

@@ -1,0 +1,20 @@
+#pragma once
+// Settings that several executables take (the jobs, mae_visualize, mae_bench), each defined once here so that its
+// name, help text and rule are the same wherever it appears.
+#include <string>
+
+#include "mae/config/field.h"
+
+namespace mae::config {
+
+// --mask_ratio: the share of patches removed, in [0, 1). The strategy-specific rule (grid masking removes exactly
+// three in four) is the model's: models::check_mask_ratio.
+Field mask_ratio_field(double* target);
+
+// --device: cpu, cuda or cuda:N. `purpose` starts the help text.
+Field device_field(std::string* target, const std::string& purpose);
+
+// --amp: auto, bf16, fp16 or off (engine::resolve_precision turns it into autocast and loss scaling).
+Field amp_field(std::string* target);
+
+}  // namespace mae::config

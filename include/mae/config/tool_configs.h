@@ -1,0 +1,63 @@
+#pragma once
+// The settings of the two tools besides the jobs: mae_visualize (the demo's reconstruction figure) and mae_bench's
+// two benchmarks. They run on the same frame as the jobs (--config file, flags, --help, validation, exit codes).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mae/config/settings.h"
+
+namespace mae::config {
+
+// mae_visualize: demo/mae_visualize.ipynb for any images and checkpoint.
+class VisualizeConfig : public Settings {
+ public:
+  std::string checkpoint;
+  StringList images;
+  std::string output_dir = "./output_dir/visualize";
+  std::string model;           // empty: the architecture the checkpoint's args record
+  OptionalInt input_size;      // None: the checkpoint's, else the model's
+  OptionalBool norm_pix_loss;  // None: the checkpoint's
+  double mask_ratio = 0.75;
+  int seed = 2;  // the demo's torch.manual_seed(2)
+
+ protected:
+  void describe(std::vector<Field>& fields) override;
+};
+
+// mae_bench step: one job's training step (or inference) timed on synthetic or real data.
+class StepBenchConfig : public Settings {
+ public:
+  std::string job = "pretrain";               // pretrain | finetune | linprobe | inference
+  std::string model = "mae_vit_base_patch16";  // an MAE or a classifier name; each job takes the matching one
+  int batch_size = 16;
+  int input_size = 224;
+  std::string amp = "off";
+  std::string device = "cpu";
+  int warmup = 2;
+  int iters = 5;
+  double mask_ratio = 0.75;
+  std::string data;  // an image folder: the real threaded loader instead of synthetic batches
+  int num_workers = 2;
+  double peak_tflops = 0.0;  // the device's peak for the precision, for the MFU; 0: not reported
+  int seed = 0;
+  bool json = false;  // one JSON line instead of text
+
+ protected:
+  void describe(std::vector<Field>& fields) override;
+};
+
+// mae_bench data: images/s of the pre-training input pipeline.
+class DataBenchConfig : public Settings {
+ public:
+  std::string data;
+  int workers = 1;
+  int batch_size = 64;
+  int input_size = 224;
+  int epochs = 3;
+
+ protected:
+  void describe(std::vector<Field>& fields) override;
+};
+
+}  // namespace mae::config

@@ -1,0 +1,22 @@
+#include "mae/config/shared_fields.h"
+
+namespace mae::config {
+
+Field mask_ratio_field(double* target) {
+  return Field("mask_ratio", target, "Masking ratio (percentage of removed patches)").at_least(0).below(1);
+}
+
+Field device_field(std::string* target, const std::string& purpose) {
+  return Field("device", target, purpose + ": cpu, cuda or cuda:N")
+      .matching("cpu|cuda(:[0-9]+)?", "cpu, cuda or cuda:N");
+}
+
+Field amp_field(std::string* target) {
+  return Field("amp", target,
+               "Mixed precision: auto (bf16 on GPUs with native bf16, i.e. compute capability 8.0 and newer; fp16 "
+               "with dynamic loss scaling on older GPUs, as the reference; off on the CPU), bf16, fp16 or off")
+      .one_of({"auto", "bf16", "fp16", "off"})
+      .ours();
+}
+
+}  // namespace mae::config

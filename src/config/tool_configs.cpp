@@ -1,0 +1,46 @@
+#include "mae/config/tool_configs.h"
+
+#include "mae/config/shared_fields.h"
+
+namespace mae::config {
+
+void VisualizeConfig::describe(std::vector<Field>& f) {
+  f.emplace_back("checkpoint", &checkpoint, "Pre-training checkpoint (ours or the official .pth)").non_empty();
+  f.emplace_back("images", &images, "Image files or folders").non_empty();
+  f.emplace_back("output_dir", &output_dir, "Where the PNGs go");
+  f.emplace_back("model", &model, "Model name (default: the architecture the checkpoint records)");
+  f.emplace_back("input_size", &input_size, "Input size (default: the checkpoint's, else the model's)").at_least(1);
+  f.emplace_back("norm_pix_loss", &norm_pix_loss,
+                 "Whether the model predicts normalised patches (default: the checkpoint's)")
+      .negated_by("no_norm_pix_loss");
+  f.push_back(mask_ratio_field(&mask_ratio));
+  f.emplace_back("seed", &seed, "Seed of the random masking (the demo's 2)");
+}
+
+void StepBenchConfig::describe(std::vector<Field>& f) {
+  f.emplace_back("job", &job, "The step to time").one_of({"pretrain", "finetune", "linprobe", "inference"});
+  f.emplace_back("model", &model, "Model name (MAE or classifier; each job takes its own)").non_empty();
+  f.emplace_back("batch_size", &batch_size, "Images per step").at_least(1);
+  f.emplace_back("input_size", &input_size, "Image size").at_least(1);
+  f.push_back(amp_field(&amp));
+  f.push_back(device_field(&device, "Device to time on"));
+  f.emplace_back("warmup", &warmup, "Untimed steps first").at_least(0);
+  f.emplace_back("iters", &iters, "Timed steps (the median is reported)").at_least(1);
+  f.push_back(mask_ratio_field(&mask_ratio));
+  f.emplace_back("data", &data, "Image folder: feed the steps through the real loader ('': one synthetic batch)");
+  f.emplace_back("num_workers", &num_workers, "Loader threads with --data").at_least(0);
+  f.emplace_back("peak_tflops", &peak_tflops, "The device's peak TFLOP/s for the precision, to report the MFU")
+      .at_least(0);
+  f.emplace_back("seed", &seed, "Seed of the weights and synthetic data").at_least(0);
+  f.emplace_back("json", &json, "Print one JSON line instead of text");
+}
+
+void DataBenchConfig::describe(std::vector<Field>& f) {
+  f.emplace_back("data", &data, "Folder of images").non_empty();
+  f.emplace_back("workers", &workers, "Loader worker threads (0: in the calling thread)").at_least(0);
+  f.emplace_back("batch_size", &batch_size, "Images per batch").at_least(1);
+  f.emplace_back("input_size", &input_size, "Output size").at_least(1);
+  f.emplace_back("epochs", &epochs, "Timed passes over the folder").at_least(1);
+}
+
+}  // namespace mae::config
