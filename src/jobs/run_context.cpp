@@ -1,7 +1,6 @@
 #include "mae/jobs/run_context.h"
 
 #include <ATen/Context.h>
-#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <filesystem>
@@ -10,6 +9,7 @@
 
 #include "mae/config/config_file.h"
 #include "mae/config/job_config.h"
+#include "mae/distributed/device_binding.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -19,15 +19,9 @@ namespace mae::jobs {
 RunContext make_run_context(const config::JobConfig& config, const distributed::LaunchEnv& launch) {
   RunContext context;
   context.launch = launch;
-  if (config.device.starts_with("cuda")) {
-    if (!torch::cuda::is_available()) {
-      throw UsageError(text("--device ", config.device, ": CUDA is not available on this machine (LibTorch sees no ",
-                            "GPU); use --device cpu"));
-    }
-    context.device = c10::Device(config.device);
-    if (context.launch.distributed() && !context.device.has_index()) {
-      context.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(context.launch.local_rank));
-    }
+  context.device = distributed::bind_device(config.device, launch);
+  if (context.device.is_cuda()) {
+    at::globalContext().setBenchmarkCuDNN(true);  // main_*.py: cudnn.benchmark = True
   }
   if (context.launch.distributed()) {
     log::info(text("distributed init (rank ", context.rank(), "): ", context.launch.launcher, ", world size ",
@@ -36,7 +30,7 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
                    context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
                    context.device.is_cuda() ? "NCCL" : "Gloo"));
     context.communicator = std::make_shared<distributed::Communicator>(context.launch, context.device,
-                                                          std::chrono::seconds(config.dist_timeout));
+                                                                       std::chrono::seconds(config.dist_timeout));
   }
   const bool cuda = context.device.is_cuda();
   context.precision = engine::resolve_precision(config.amp, cuda, cuda && engine::has_native_bf16(context.device));

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "mae/distributed/device_binding.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/losses.h"
@@ -151,10 +152,7 @@ int64_t peak_memory(const at::Device& device) {
 
 StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSource& batches) {
   o.validate();
-  const at::Device device(o.device);
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    throw UsageError(text("--device ", o.device, ": CUDA is not available on this machine"));
-  }
+  const at::Device device = distributed::bind_device(o.device, distributed::LaunchEnv{});
   const engine::Precision precision =
       engine::resolve_precision(o.amp, device.is_cuda(), device.is_cuda() && engine::has_native_bf16(device));
   torch::manual_seed(static_cast<uint64_t>(o.seed));

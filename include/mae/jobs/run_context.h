@@ -31,9 +31,10 @@ struct RunContext {
   bool main_process() const { return rank() == 0; }  // the one that writes logs and checkpoints
 };
 
-// Joins the multi-process job the launcher started, if any (`launch`; each rank binds cuda:LOCAL_RANK when
-// --device is cuda), checks --device (CUDA must be there when asked for), resolves --amp, seeds torch with seed +
-// rank (the reference's torch.manual_seed(args.seed + misc.get_rank())), and logs the choices.
+// Binds the device (distributed::bind_device: every cuda becomes an explicit cuda:N, a rank's from its local rank;
+// cudnn.benchmark on, as main_*.py), joins the multi-process job the launcher started, if any (`launch`), resolves
+// --amp, seeds torch with seed + rank (the reference's torch.manual_seed(args.seed + misc.get_rank())), and logs the
+// choices.
 RunContext make_run_context(const config::JobConfig& config, const distributed::LaunchEnv& launch);
 
 // Once a job has resolved its shape settings (from --model, the shape flags or the checkpoint it starts from): rank
