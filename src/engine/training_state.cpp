@@ -5,7 +5,6 @@
 #include "mae/config/job_config.h"
 #include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
-#include "mae/io/atomic_file.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -47,7 +46,7 @@ int64_t resume_training(const config::JobConfig& config, torch::nn::Module& mode
 }
 
 void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, const torch::nn::Module& model,
-                            const Optimizer& optimizer, const GradScaler& scaler) {
+                            const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer) {
   if (config.output_dir.empty()) {
     return;
   }
@@ -55,19 +54,12 @@ void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, cons
   if (names.empty()) {
     return;
   }
-  TrainingState state;
-  state.model = models::state_dict(model);
-  state.optimizer = optimizer.state_dict();
-  state.scaler = scaler.state();
-  state.epoch = epoch;
-  state.args = config_as_dict(config);
-  // Serialised and written once; the other names due (checkpoint-last.pth) are byte copies of that file.
-  const std::filesystem::path folder(config.output_dir);
-  const std::string first = (folder / names.front()).string();
-  save_training_checkpoint(first, state);
-  for (std::size_t i = 1; i < names.size(); ++i) {
-    io::copy_file_atomically(first, (folder / names[i]).string());
+  std::vector<std::string> paths;
+  for (const auto& name : names) {
+    paths.push_back((std::filesystem::path(config.output_dir) / name).string());
   }
+  // Serialised and written once; the other names due (checkpoint-last.pth) are links to (or copies of) that file.
+  writer.submit(std::move(paths), snapshot_training_state(model, optimizer, scaler, epoch, config_as_dict(config)));
 }
 
 }  // namespace mae::engine

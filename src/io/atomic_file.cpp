@@ -13,6 +13,19 @@
 #include "mae/util/strings.h"
 
 namespace mae::io {
+namespace {
+
+// Makes a rename in `path`'s folder durable.
+void sync_folder_of(const std::string& path) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  const int directory = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory >= 0) {
+    ::fsync(directory);
+    ::close(directory);
+  }
+}
+
+}  // namespace
 
 AtomicFile::AtomicFile(std::string path)
     : path_(std::move(path)),
@@ -60,14 +73,10 @@ void AtomicFile::commit() {
     throw IoError(text("cannot move '", temporary_, "' to '", path_, "': ", error.message()));
   }
   committed_ = true;
-  // Make the rename itself durable.
-  const std::filesystem::path folder = std::filesystem::path(path_).parent_path();
-  const int directory = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory >= 0) {
-    ::fsync(directory);
-    ::close(directory);
-  }
+  sync_folder_of(path_);
 }
+
+namespace {
 
 void copy_file_atomically(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
@@ -84,6 +93,24 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
     throw IoError(text("reading '", from, "' failed while copying it to '", to, "'"));
   }
   file.commit();
+}
+
+}  // namespace
+
+void link_or_copy_atomically(const std::string& from, const std::string& to) {
+  const std::string temporary = text(to, ".tmp.", ::getpid());
+  std::filesystem::remove(temporary);
+  if (::link(from.c_str(), temporary.c_str()) != 0) {
+    copy_file_atomically(from, to);  // no hard links here (another filesystem, some network mounts)
+    return;
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, to, error);
+  if (error) {
+    std::filesystem::remove(temporary);
+    throw IoError(text("cannot move '", temporary, "' to '", to, "': ", error.message()));
+  }
+  sync_folder_of(to);
 }
 
 }  // namespace mae::io

@@ -56,6 +56,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   if (context.main_process() && !config.log_dir.empty()) {
     tensorboard.emplace(config.log_dir);
   }
+  engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start = std::chrono::steady_clock::now();
   for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
@@ -72,11 +73,12 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
     if (!context.main_process()) {
       continue;
     }
-    engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler);
+    engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler, checkpoints);
     if (!config.output_dir.empty()) {
       append_log_txt(config.output_dir, {{"train_lr", stats.lr}, {"train_loss", stats.loss}, {"epoch", epoch}});
     }
   }
+  checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info(text("Training time ", engine::format_duration(seconds)));
 }

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "mae/engine/checkpoint_writer.h"
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/optimizer.h"
 
@@ -20,8 +21,9 @@ namespace mae::engine {
 int64_t resume_training(const config::JobConfig& config, torch::nn::Module& model, Optimizer* optimizer,
                         GradScaler* scaler, bool weights_only = false);
 
-// Writes the checkpoints due after `epoch` (checkpoints_due) into output_dir; nothing when output_dir is empty.
+// Hands the checkpoints due after `epoch` (checkpoints_due) in output_dir to `writer`: the state is copied now, the
+// files are written in the background. Nothing when output_dir is empty or nothing is due.
 void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, const torch::nn::Module& model,
-                            const Optimizer& optimizer, const GradScaler& scaler);
+                            const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer);
 
 }  // namespace mae::engine

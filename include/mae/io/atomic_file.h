@@ -24,7 +24,9 @@ class AtomicFile {
   bool committed_ = false;
 };
 
-// Copies `from` to `to` through an AtomicFile: `to` is either its old content or the whole copy.
-void copy_file_atomically(const std::string& from, const std::string& to);
+// Gives `from`'s content the name `to` as well, atomically: `to` is either its old content or the whole new one. A
+// hard link where the filesystem has them (no second write of a checkpoint's gigabytes; safe because files written
+// through AtomicFile are only ever replaced, never changed in place), else a byte copy through an AtomicFile.
+void link_or_copy_atomically(const std::string& from, const std::string& to);
 
 }  // namespace mae::io
