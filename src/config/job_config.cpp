@@ -47,7 +47,7 @@ void JobConfig::describe(std::vector<Field>& f) {
   f.emplace_back("dist_on_itp", &dist_on_itp, "Take ranks from Open MPI's environment");
   f.emplace_back("dist_url", &dist_url, "URL used to set up distributed training");
   f.emplace_back("dist_timeout", &dist_timeout, "Seconds a collective waits for the other ranks before the job "
-                                                "fails with an error naming the operation")
+                                                "stops (docs/distributed.md)")
       .at_least(1)
       .ours();
   f.emplace_back("save_every", &save_every, "Write checkpoint-<epoch>.pth every N epochs and after the last (0: last "

@@ -5,6 +5,7 @@
 #include <ATen/Context.h>
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 #include "mae/data/image_io.h"
@@ -45,6 +46,16 @@ DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOpt
       batch_buffers_(3 * static_cast<std::size_t>(std::max(options.num_workers, 0)) + 2) {
   if (options_.batch_size < 1 || options_.num_workers < 0) {
     throw UsageError("the loader needs batch_size >= 1 and num_workers >= 0");
+  }
+  if (options_.pin_memory && at::globalContext().hasCUDA()) {
+    // The bound of batch_buffer_pool.h: every batch in flight, and two more whose copies may still be pending, each
+    // in a power-of-two block of ATen's caching host allocator.
+    const auto& shape = transform_.shape;
+    const auto bytes = static_cast<uint64_t>(options_.batch_size * shape[0] * shape[1] * shape[2]) * sizeof(float);
+    const uint64_t block = std::bit_ceil(bytes);
+    const uint64_t blocks = 3 * static_cast<uint64_t>(std::max(options_.num_workers, 0)) + 4;
+    log::info(text("pinned memory for batches: at most ", blocks, " x ", block >> 20, " MiB = ",
+                   fixed(static_cast<double>(blocks * block) / (1 << 30), 1), " GiB (--num_workers sets it)"));
   }
 }
 

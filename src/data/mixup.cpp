@@ -13,7 +13,7 @@ namespace mae::data {
 at::Tensor smoothed_one_hot(const at::Tensor& labels, int64_t num_classes, double smoothing) {
   const double off = smoothing / static_cast<double>(num_classes);
   const double on = 1.0 - smoothing + off;
-  return at::full({labels.size(0), num_classes}, off, at::TensorOptions().dtype(at::kFloat))
+  return at::full({labels.size(0), num_classes}, off, at::TensorOptions().dtype(at::kFloat).device(labels.device()))
       .scatter_(1, labels.to(at::kLong).view({-1, 1}), on);
 }
 
@@ -115,7 +115,7 @@ Mixed Mixup::apply(at::Tensor& images, const at::Tensor& labels, Rng& rng) const
       }
     }
   }
-  const at::Tensor lambda = at::tensor(lambdas, at::TensorOptions().dtype(at::kFloat));
+  const at::Tensor lambda = at::tensor(lambdas, at::TensorOptions().dtype(at::kFloat)).to(labels.device());
   const at::Tensor own = smoothed_one_hot(labels, options_.num_classes, options_.label_smoothing);
   const at::Tensor partner = smoothed_one_hot(labels.flip(0), options_.num_classes, options_.label_smoothing);
   const at::Tensor weight = lambda.unsqueeze(1);

@@ -173,6 +173,13 @@ void DataParallel::sum(std::vector<double>& values, const std::string& what) con
   }
 }
 
+void DataParallel::broadcast_buffers() const {
+  if (communicator && !buffers.empty()) {
+    const c10::NoGradGuard no_grad;
+    communicator->broadcast_from_rank0(buffers, "broadcast of the BatchNorm statistics");
+  }
+}
+
 DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Communicator> communicator) {
   DataParallel parallel;
   if (!communicator) {
@@ -190,6 +197,9 @@ DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Commun
     bytes += parameter.numel() * static_cast<int64_t>(parameter.element_size());
   }
   parallel.gradients = std::make_unique<GradientSynchronizer>(std::move(trainable), communicator);
+  for (const auto& buffer : model.buffers()) {
+    parallel.buffers.push_back(buffer);
+  }
   log::info(text("gradient all-reduce: ", fixed(static_cast<double>(bytes) / (1 << 20), 1), " MiB in ",
                  parallel.gradients->bucket_count(), " buckets, started during backward"));
   parallel.communicator = std::move(communicator);

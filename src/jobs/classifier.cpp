@@ -16,6 +16,7 @@
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
+#include "mae/jobs/evaluate.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
@@ -43,47 +44,6 @@ struct Recipe {
   std::optional<double> clip_grad;
 };
 
-struct EvalStats {
-  double loss;
-  double acc1;
-  double acc5;
-};
-
-// engine_finetune.evaluate: plain cross-entropy, top-1 / top-5; the loss meter averages batches, accuracy samples.
-// With --dist_eval each rank evaluates its shard and the meters are summed over the ranks; without it every rank
-// evaluates the whole set, as the reference.
-EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
-                   const distributed::DataParallel& parallel) {
-  const c10::NoGradGuard no_grad;
-  model->eval();
-  loader.start_epoch(0);
-  engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
-  for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
-    auto batch = loader.next();
-    logger.batch_loaded();
-    const at::Tensor images = batch->images.to(context.device);
-    const at::Tensor labels = batch->labels.to(context.device);
-    at::Tensor logits;
-    {
-      const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
-      logits = model->forward(images);
-    }
-    logits = logits.to(at::kFloat);
-    const auto [acc1, acc5] = engine::top1_top5(logits, labels);
-    logger.update("loss", at::cross_entropy_loss(logits, labels).item<double>());
-    logger.update("acc1", acc1, images.size(0));
-    logger.update("acc5", acc5, images.size(0));
-    logger.iteration_done(step);
-  }
-  logger.finish();
-  if (parallel.active() && loader.sharded()) {
-    logger.synchronize([&](std::vector<double>& values) { parallel.sum(values, "reduction of the test metrics"); });
-  }
-  const EvalStats stats{logger.global_average("loss"), logger.global_average("acc1"), logger.global_average("acc5")};
-  log::info(text("* Acc@1 ", fixed(stats.acc1, 3), " Acc@5 ", fixed(stats.acc5, 3), " loss ", fixed(stats.loss, 3)));
-  return stats;
-}
-
 void run_classifier(const config::ClassifierConfig& config, const distributed::LaunchEnv& launch, Recipe recipe) {
   const RunContext context = make_run_context(config, launch);
   const auto train_set = data::training_images(config.data_path, /*labelled=*/true);
@@ -96,7 +56,10 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   }
   const data::LoaderOptions train_options = training_loader_options(config, context);
   data::LoaderOptions val_options = train_options;
-  val_options.shuffle = false;  // SequentialSampler without --dist_eval
+  // --dist_eval: DistributedSampler(shuffle=True) with its default seed 0 and never a new epoch, so every evaluation
+  // sees the same order (shuffled "to reduce monitor bias", padded to a multiple of the ranks); else sequential.
+  val_options.shuffle = config.dist_eval;
+  val_options.seed = 0;
   val_options.drop_last = false;
   if (!config.dist_eval) {  // every rank evaluates the whole set
     val_options.rank = 0;
@@ -144,6 +107,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   if (context.main_process() && !config.log_dir.empty()) {
     tensorboard.emplace(config.log_dir);
   }
+  engine::CheckpointWriter checkpoints;  // rank 0's files, written while training and evaluation go on
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
@@ -153,21 +117,19 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
         *model, train_loader, training_step, schedule, epoch,
         [&](data::Batch& batch, int64_t step) {
           seed_step(config.seed, context.rank(), epoch, step);
-          at::Tensor images = batch.images;
-          at::Tensor targets = batch.labels;
-          if (recipe.mixup) {  // a random stream of its own, apart from the samples' streams
+          at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
+          at::Tensor targets = batch.labels.to(context.device, /*non_blocking=*/true);
+          if (recipe.mixup) {  // on the device, as the reference; a random stream of its own, apart from the samples'
             data::Rng rng(static_cast<uint64_t>(config.seed) ^ 0x6d69787570ULL, static_cast<uint64_t>(epoch),
                           static_cast<uint64_t>(step));
             targets = recipe.mixup->apply(images, targets, rng).targets;
           }
-          images = images.to(context.device, /*non_blocking=*/true);
-          targets = targets.to(context.device, /*non_blocking=*/true);
           const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
         {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"});
     if (context.main_process()) {
-      engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler);
+      engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
@@ -188,6 +150,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
                                          {"n_parameters", trainable}});
     }
   }
+  checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info(text("Training time ", engine::format_duration(seconds)));
 }

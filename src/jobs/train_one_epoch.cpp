@@ -28,6 +28,7 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, T
     if (training_step.starts_update(step)) {  // per-iteration schedule, set on update steps
       optimizer.set_lr(schedule.at(epoch_position));
     }
+    parallel.broadcast_buffers();  // as DDP's forward
     const at::Tensor loss = compute_loss(*batch, step);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {

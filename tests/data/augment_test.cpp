@@ -114,6 +114,31 @@ TEST(Mixup, CutmixCopiesABoxAndCorrectsLambda) {
   }
 }
 
+// The jobs blend on the device after the copy, as the reference: the same draws give the same batch there.
+TEST(Mixup, OnTheGpuEqualsTheCpu) {
+  if (!torch::cuda::is_available()) {
+    GTEST_SKIP() << "no GPU on this machine";
+  }
+  for (const std::string mode : {"batch", "pair", "elem"}) {
+    MixupOptions options;
+    options.mixup_alpha = 0.8;
+    options.cutmix_alpha = 1.0;
+    options.mode = mode;
+    options.num_classes = 4;
+    const Mixup mixup(options);
+    auto on_cpu = distinct_images(4);
+    auto on_gpu = distinct_images(4).cuda();
+    const auto labels = torch::tensor({0, 1, 2, 3});
+    Rng cpu_rng(3, 1, 2);
+    Rng gpu_rng(3, 1, 2);
+    const auto cpu = mixup.apply(on_cpu, labels, cpu_rng);
+    const auto gpu = mixup.apply(on_gpu, labels.cuda(), gpu_rng);
+    EXPECT_TRUE(gpu.targets.is_cuda()) << mode;
+    EXPECT_TRUE(torch::allclose(on_gpu.cpu(), on_cpu, 1e-5, 1e-5)) << mode;
+    EXPECT_TRUE(torch::allclose(gpu.targets.cpu(), cpu.targets)) << mode;
+  }
+}
+
 TEST(Mixup, ProbabilityZeroLeavesImagesAndOddBatchesFail) {
   MixupOptions options;
   options.mixup_alpha = 1.0;

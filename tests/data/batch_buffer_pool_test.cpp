@@ -37,3 +37,31 @@ TEST(BatchBufferPool, KeepsNoMoreThanItsCapacity) {
 }
 
 }  // namespace
+
+namespace {
+
+// A pinned batch whose copy to the GPU is still queued behind other work must not be handed out again, or the next
+// batch would be written into memory the copy has not read yet.
+TEST(BatchBufferPool, APinnedBatchIsNotReusedWhileItsCopyToTheGpuIsPending) {
+  if (!torch::cuda::is_available()) {
+    GTEST_SKIP() << "no GPU on this machine";
+  }
+  mae::data::BatchBufferPool pool(4);
+  at::Tensor batch = pool.acquire({64, 3, 224, 224}, true);
+  ASSERT_TRUE(batch.is_pinned());
+  batch.fill_(1.0F);
+  // Keep the stream busy so that the copy below is still pending when the host lets go of the batch.
+  const at::Tensor busy = torch::randn({4096, 4096}, torch::kCUDA);
+  for (int i = 0; i < 20; ++i) {
+    busy.matmul(busy);
+  }
+  const at::Tensor on_gpu = batch.to(torch::kCUDA, /*non_blocking=*/true);
+  const void* pending = batch.data_ptr();
+  batch.reset();
+  at::Tensor next = pool.acquire({64, 3, 224, 224}, true);
+  EXPECT_NE(next.data_ptr(), pending) << "the block was handed out while its copy was queued";
+  next.fill_(2.0F);
+  EXPECT_EQ(on_gpu.min().item<float>(), 1.0F);  // the copy read the first batch's values
+}
+
+}  // namespace

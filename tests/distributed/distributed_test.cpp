@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "mae/config/job_config.h"
 #include "mae/distributed/communicator.h"
@@ -16,6 +15,7 @@
 #include "mae/io/pth_file.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
+#include "support/loopback_job.h"
 #include "support/test_support.h"
 
 namespace {
@@ -84,21 +84,11 @@ at::Tensor train(int rank, int world, int accum, std::shared_ptr<Communicator> c
   return at::cat(flat);
 }
 
-LaunchEnv loopback(int rank, int port) {
-  LaunchEnv env;
-  env.launcher = "test";
-  env.rank = rank;
-  env.world_size = kWorldSize;
-  env.master_port = port;
-  env.agent_hosts_store = true;  // the parent plays torchrun's agent
-  return env;
-}
-
 // args: rank port accum output
 int data_parallel_worker(const std::vector<std::string>& args) {
   const int rank = std::stoi(args.at(0));
-  auto communicator = std::make_shared<Communicator>(loopback(rank, std::stoi(args.at(1))), at::kCPU,
-                                                     std::chrono::seconds(60));
+  auto communicator = std::make_shared<Communicator>(mae::test::loopback_rank(rank, kWorldSize, std::stoi(args.at(1))),
+                                                     at::kCPU, std::chrono::seconds(60));
   const at::Tensor parameters = train(rank, kWorldSize, std::stoi(args.at(2)), communicator);
   mae::io::save_pth(args.at(3), parameters);
   return 0;
@@ -107,7 +97,8 @@ int data_parallel_worker(const std::vector<std::string>& args) {
 // args: rank port message_file. Rank 1 leaves after the first all-reduce; rank 0 tries a second one.
 int dead_rank_worker(const std::vector<std::string>& args) {
   const int rank = std::stoi(args.at(0));
-  Communicator communicator(loopback(rank, std::stoi(args.at(1))), at::kCPU, std::chrono::seconds(10));
+  Communicator communicator(mae::test::loopback_rank(rank, kWorldSize, std::stoi(args.at(1))), at::kCPU,
+                            std::chrono::seconds(10));
   communicator.all_reduce_sum(at::ones({4}), "first all-reduce");
   if (rank == 1) {
     return 0;
@@ -124,22 +115,12 @@ int dead_rank_worker(const std::vector<std::string>& args) {
 const mae::test::WorkerRegistration data_parallel("data_parallel", data_parallel_worker);
 const mae::test::WorkerRegistration dead_rank("dead_rank", dead_rank_worker);
 
-// The store torchrun's agent would host; returns it and its port.
-std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_store() {
-  TcpStoreOptions options;
-  options.port = 0;
-  options.is_server = true;
-  options.world_size = kWorldSize;
-  auto store = make_tcp_store(options);
-  return {store, std::to_string(dynamic_cast<c10d::TCPStore&>(*store).getPort())};
-}
-
 class DataParallelTraining : public ::testing::TestWithParam<int> {};
 
 TEST_P(DataParallelTraining, TwoRanksEqualOneProcessOverTheGlobalBatch) {
   const int accum = GetParam();
   mae::test::TempDir dir;
-  const auto [store, port] = host_store();
+  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
   std::vector<int> pids;
   for (int rank = 0; rank < kWorldSize; ++rank) {
     pids.push_back(mae::test::start_worker(
@@ -170,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(AccumIter, DataParallelTraining, ::testing::Values(1, 2
 
 TEST(DataParallel, ARankThatLeavesMakesTheOtherFailWithAClearError) {
   mae::test::TempDir dir;
-  const auto [store, port] = host_store();
+  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
   const auto start = std::chrono::steady_clock::now();
   const int rank0 = mae::test::start_worker("dead_rank", {"0", port, (dir / "message").string()});
   const int rank1 = mae::test::start_worker("dead_rank", {"1", port, (dir / "unused").string()});

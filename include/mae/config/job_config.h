@@ -44,7 +44,7 @@ class JobConfig : public Settings {
   int local_rank = -1;
   bool dist_on_itp = false;
   std::string dist_url = "env://";
-  int dist_timeout = 300;  // mae-cpp: seconds a collective may wait for the other ranks before the job fails
+  int dist_timeout = 1800;  // mae-cpp: seconds a collective may wait for the other ranks (torch.distributed's default)
 
   // Added by mae-cpp.
   int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only

@@ -43,10 +43,15 @@ void broadcast_module(torch::nn::Module& module, Communicator& communicator);
 struct DataParallel {
   std::shared_ptr<Communicator> communicator;
   std::unique_ptr<GradientSynchronizer> gradients;
+  std::vector<at::Tensor> buffers;  // the model's (a BatchNorm's running statistics); none for the MAE and ViT
 
   bool active() const { return communicator != nullptr; }
   // Sums values across ranks (MetricLogger::synchronize); leaves them alone in a single process.
   void sum(std::vector<double>& values, const std::string& what) const;
+  // DDP's broadcast_buffers: every rank takes rank 0's buffers, before each training forward and before evaluation,
+  // so that all ranks train from, evaluate with, and rank 0 saves, the same BatchNorm statistics (linear probing's
+  // head). Nothing to do in a single process or for a model without buffers.
+  void broadcast_buffers() const;
 };
 
 // Broadcasts rank 0's model and hooks the gradients of its trainable parameters (call once requires_grad is final,

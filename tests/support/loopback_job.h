@@ -1,0 +1,20 @@
+#pragma once
+// A multi-process job on loopback for tests: the parent hosts the store as torchrun's agent does, and each worker
+// process joins as one rank.
+#include <c10/util/intrusive_ptr.h>
+
+#include <string>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <utility>
+
+#include "mae/distributed/launch_env.h"
+
+namespace mae::test {
+
+// The agent's store for `world_size` ranks on a free port; returns it (keep it alive) and the port.
+std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int world_size);
+
+// Rank `rank`'s launch environment in that job.
+distributed::LaunchEnv loopback_rank(int rank, int world_size, int port);
+
+}  // namespace mae::test
