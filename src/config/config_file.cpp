@@ -115,7 +115,7 @@ void apply_json(Settings& config, std::string_view json_text, const std::string&
   ordered_json document;
   try {
     document = ordered_json::parse(json_text);
-  } catch (const ordered_json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number no double holds (1e400)
     throw UsageError(text(source, ": not valid JSON (", error.what(), ")"));
   }
   if (!document.is_object()) {

@@ -1,6 +1,7 @@
 #include "mae/config/field.h"
 
 #include <algorithm>
+#include <cmath>
 #include <regex>
 #include <sstream>
 
@@ -18,6 +19,9 @@ std::string format_number(double value) {
 }
 
 void check_bounds(const Field& field, double value) {
+  if (!std::isfinite(value)) {
+    throw UsageError(text("invalid value for ", field.name, ": ", format_number(value), " (must be a finite number)"));
+  }
   const bool too_small = field.min && value < *field.min;
   const bool too_large = field.max && (field.max_exclusive ? value >= *field.max : value > *field.max);
   if (!too_small && !too_large) {

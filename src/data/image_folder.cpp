@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "mae/util/error.h"
+#include "mae/util/log.h"
 #include "mae/util/strings.h"
 
 namespace mae::data {
@@ -22,14 +23,50 @@ bool is_image(const fs::path& path) {
   return std::find(kExtensions.begin(), kExtensions.end(), extension) != kExtensions.end();
 }
 
-// sorted(os.walk(folder)) with sorted file names: by containing folder, then by name.
-std::vector<std::string> images_below(const fs::path& folder) {
-  std::vector<std::pair<std::string, std::string>> found;
-  for (const auto& entry : fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink)) {
-    if (entry.is_regular_file() && is_image(entry.path())) {
-      found.emplace_back(entry.path().parent_path().string(), entry.path().filename().string());
+// os.walk(folder, followlinks=True), which torchvision uses: every image below `folder`, following symlinked folders.
+// What cannot be read (a folder without permission, a dangling or looping symlink) is skipped, as os.walk does, and
+// named in `unreadable`; `ancestors` (canonical paths) stops a symlink that points back up the tree.
+void walk(const fs::path& folder, std::vector<fs::path>& ancestors,
+          std::vector<std::pair<std::string, std::string>>& found, std::vector<std::string>& unreadable) {
+  std::error_code error;
+  const fs::path real = fs::canonical(folder, error);
+  if (error) {
+    unreadable.push_back(text(folder.string(), " (", error.message(), ")"));
+    return;
+  }
+  if (std::find(ancestors.begin(), ancestors.end(), real) != ancestors.end()) {
+    unreadable.push_back(text(folder.string(), " (a symlink back to ", real.string(), ", which contains it)"));
+    return;
+  }
+  fs::directory_iterator entries(folder, error);
+  if (error) {
+    unreadable.push_back(text(folder.string(), " (", error.message(), ")"));
+    return;
+  }
+  ancestors.push_back(real);
+  for (; entries != fs::directory_iterator(); entries.increment(error)) {
+    const fs::path path = entries->path();
+    std::error_code status_error;
+    const auto status = fs::status(path, status_error);  // follows symlinks
+    if (status_error) {
+      unreadable.push_back(text(path.string(), " (", status_error.message(), ")"));
+    } else if (fs::is_directory(status)) {
+      walk(path, ancestors, found, unreadable);
+    } else if (fs::is_regular_file(status) && is_image(path)) {
+      found.emplace_back(path.parent_path().string(), path.filename().string());
     }
   }
+  if (error) {
+    unreadable.push_back(text(folder.string(), " (listing stopped: ", error.message(), ")"));
+  }
+  ancestors.pop_back();
+}
+
+// sorted(os.walk(folder)) with sorted file names: by containing folder, then by name.
+std::vector<std::string> images_below(const fs::path& folder, std::vector<std::string>& unreadable) {
+  std::vector<std::pair<std::string, std::string>> found;
+  std::vector<fs::path> ancestors;
+  walk(folder, ancestors, found, unreadable);
   std::sort(found.begin(), found.end());
   std::vector<std::string> paths;
   for (const auto& [parent, name] : found) {
@@ -62,7 +99,7 @@ ImageFolder ImageFolder::with_classes(const std::string& root) {
   }
   std::vector<std::string> empty;
   for (std::size_t label = 0; label < folder.classes_.size(); ++label) {
-    const auto images = images_below(fs::path(root) / folder.classes_[label]);
+    const auto images = images_below(fs::path(root) / folder.classes_[label], folder.unreadable_);
     if (images.empty()) {
       empty.push_back(folder.classes_[label]);
     }
@@ -81,13 +118,26 @@ ImageFolder ImageFolder::without_labels(const std::string& root) {
   require_folder(root);
   ImageFolder folder;
   folder.root_ = root;
-  for (const auto& path : images_below(root)) {
+  for (const auto& path : images_below(root, folder.unreadable_)) {
     folder.samples_.push_back({path, 0});
   }
   if (folder.samples_.empty()) {
     throw UsageError(text("data folder '", root, "' holds no image (.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp)"));
   }
   return folder;
+}
+
+void report_unreadable(const ImageFolder& folder, bool strict_data) {
+  const auto& unreadable = folder.unreadable();
+  if (unreadable.empty()) {
+    return;
+  }
+  if (strict_data) {
+    throw IoError(text("cannot read ", unreadable.front(), " under '", folder.root(), "' (--strict_data)"));
+  }
+  log::warn(text(unreadable.size(), " entr", unreadable.size() == 1 ? "y" : "ies", " under '", folder.root(),
+                 "' could not be read and were skipped, the first: ", unreadable.front(),
+                 " (--strict_data makes this an error)"));
 }
 
 ImageFolder training_images(const std::string& data_path, bool labelled) {

@@ -25,6 +25,9 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   if (!file) {
     throw IoError(text("cannot read image '", path, "'"));
   }
+  if (bytes.empty()) {
+    throw IoError(text("cannot decode image '", path, "': the file is empty"));
+  }
   return bytes;
 }
 

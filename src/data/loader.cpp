@@ -93,8 +93,7 @@ void DataLoader::start_epoch(int64_t epoch) {
   }
 }
 
-void DataLoader::load_sample(int64_t dataset_index, const at::Tensor& out) {
-  // An unreadable image is replaced by the next readable one, so batches keep their size.
+std::optional<std::size_t> DataLoader::load_sample(int64_t dataset_index, const at::Tensor& out) {
   for (std::size_t attempt = 0; attempt < dataset_.size(); ++attempt) {
     const auto index = static_cast<std::size_t>((dataset_index + static_cast<int64_t>(attempt)) %
                                                 static_cast<int64_t>(dataset_.size()));
@@ -104,13 +103,16 @@ void DataLoader::load_sample(int64_t dataset_index, const at::Tensor& out) {
       const EncodedImage image = EncodedImage::open(sample.path);
       Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
       transform_.fill(image, rng, out);
-      return;
+      return index;
     } catch (const IoError& error) {
       if (options_.strict_data) {
         throw;
       }
       ++skipped_;
       log::warn(text(error.what(), "; skipped (--strict_data makes this an error)"));
+      if (!options_.replace_unreadable) {
+        return std::nullopt;
+      }
     }
   }
   throw IoError(text("no image under '", dataset_.root(), "' could be read"));
@@ -121,14 +123,18 @@ Batch DataLoader::load_batch(int64_t batch_index) {
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices_.size()));
   const bool pin = options_.pin_memory && at::globalContext().hasCUDA();
   const auto& shape = transform_.shape;
-  // Each sample is written straight into its slot of the batch.
+  // Each sample is written straight into the next free slot of the batch; a sample left out leaves the batch shorter.
   at::Tensor images = batch_buffers_.acquire({end - begin, shape[0], shape[1], shape[2]}, pin);
   at::Tensor labels = at::empty({end - begin}, at::TensorOptions().dtype(at::kLong));
   int64_t* label = labels.data_ptr<int64_t>();
+  int64_t filled = 0;
   for (int64_t i = begin; i < end; ++i) {
-    const int64_t index = indices_[static_cast<std::size_t>(i)];
-    load_sample(index, images[i - begin]);
-    label[i - begin] = dataset_.samples()[static_cast<std::size_t>(index)].label;
+    if (const auto written = load_sample(indices_[static_cast<std::size_t>(i)], images[filled])) {
+      label[filled++] = dataset_.samples()[*written].label;
+    }
+  }
+  if (filled < end - begin) {
+    return {images.narrow(0, 0, filled), labels.narrow(0, 0, filled)};
   }
   return {images, labels};
 }

@@ -1,12 +1,14 @@
 #include "mae/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <vector>
 
 #include "mae/util/error.h"
@@ -54,7 +56,8 @@ void AtomicFile::write(const void* data, std::size_t size) {
       if (errno == EINTR) {
         continue;
       }
-      throw IoError(text("cannot write '", temporary_, "': ", std::strerror(errno)));
+      throw IoError(text("cannot write '", temporary_, "': ", errno == ENOSPC ? "the disk is full (" : "(",
+                         std::strerror(errno), ")"));
     }
     bytes += written;
     size -= static_cast<std::size_t>(written);
@@ -96,6 +99,30 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
 }
 
 }  // namespace
+
+RemovedFiles remove_stale_temporaries(const std::string& folder) {
+  static const std::regex temporary(R"(.+\.tmp\.([0-9]+))");
+  RemovedFiles removed;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (!entry.is_regular_file(error) || !std::regex_match(name, match, temporary)) {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::stoll(match[1].str()));
+    const bool running = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
+    if (running) {
+      continue;
+    }
+    const auto bytes = entry.file_size(error);
+    if (std::filesystem::remove(entry.path(), error)) {
+      ++removed.count;
+      removed.bytes += error ? 0 : bytes;
+    }
+  }
+  return removed;
+}
 
 void link_or_copy_atomically(const std::string& from, const std::string& to) {
   const std::string temporary = text(to, ".tmp.", ::getpid());

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "mae/io/atomic_file.h"
 #include "mae/io/pickle_reader.h"
@@ -71,17 +72,32 @@ c10::IValue load_pth(const std::string& path, PthContents contents) {
 void save_pth(const std::string& path, const c10::IValue& value) {
   const Pickled pickled = write_pickle(value);
   AtomicFile file(path);
-  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
-    file.write(data, size);
-    return size;
-  });
-  writer.writeRecord("data.pkl", pickled.bytes.data(), pickled.bytes.size());
-  writer.writeRecord("byteorder", "little", 6);
-  for (std::size_t key = 0; key < pickled.storages.size(); ++key) {
-    const c10::Storage& storage = pickled.storages[key];
-    writer.writeRecord(text("data/", key), storage.data(), storage.nbytes());
+  // The zip writer must never see a failed write: it would throw again from its destructor (std::terminate, with
+  // "unexpected pos" naming neither the disk nor the file). So the first error (a full disk, say) is kept, the rest
+  // of the bytes are dropped, and the error is thrown once the writer is done; the temporary file then goes.
+  std::optional<IoError> write_error;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
+      if (!write_error) {
+        try {
+          file.write(data, size);
+        } catch (const IoError& error) {
+          write_error = error;
+        }
+      }
+      return size;
+    });
+    writer.writeRecord("data.pkl", pickled.bytes.data(), pickled.bytes.size());
+    writer.writeRecord("byteorder", "little", 6);
+    for (std::size_t key = 0; key < pickled.storages.size() && !write_error; ++key) {
+      const c10::Storage& storage = pickled.storages[key];
+      writer.writeRecord(text("data/", key), storage.data(), storage.nbytes());
+    }
+    writer.writeEndOfFile();
   }
-  writer.writeEndOfFile();
+  if (write_error) {
+    throw IoError(text("cannot write '", path, "': ", write_error->what(), "; '", path, "' was left as it was"));
+  }
   file.commit();
 }
 

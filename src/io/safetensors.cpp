@@ -77,12 +77,26 @@ Safetensors load_safetensors(const std::string& path) {
       }
       const auto shape = entry.at("shape").get<std::vector<int64_t>>();
       const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
-      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(found->first));
-      const auto bytes = static_cast<uint64_t>(tensor.nbytes());
-      if (offsets.size() != 2 || offsets[1] - offsets[0] != bytes || data_start + offsets[1] > file_size) {
+      // The declared size is checked against the file before anything is allocated: a hostile or broken header must
+      // not make us ask for terabytes.
+      const auto element = static_cast<uint64_t>(c10::elementSize(found->first));
+      uint64_t bytes = element;
+      for (const int64_t dimension : shape) {
+        if (dimension < 0) {
+          throw fail(text("tensor '", name, "' has a negative dimension (", dimension, "): the file is corrupt"));
+        }
+        if (dimension != 0 && bytes > file_size / static_cast<uint64_t>(dimension)) {
+          bytes = file_size + 1;  // larger than the file, without overflowing
+          break;
+        }
+        bytes *= static_cast<uint64_t>(dimension);
+      }
+      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] - offsets[0] != bytes ||
+          offsets[1] > file_size - data_start) {
         throw fail(text("tensor '", name, "' lies outside the file or has the wrong size: the file is truncated or "
                                           "corrupt"));
       }
+      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(found->first));
       in.seekg(static_cast<std::streamoff>(data_start + offsets[0]));
       in.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(bytes));
       ordered.push_back({offsets[0], {name, tensor}});

@@ -44,10 +44,17 @@ struct Recipe {
   std::optional<double> clip_grad;
 };
 
+// The reference's "N test images" (len(dataset_val)), less those left out as unreadable.
+int64_t read_images(const data::ImageFolder& val_set, const EvalStats& stats) {
+  return std::max<int64_t>(static_cast<int64_t>(val_set.size()) - stats.skipped, 0);
+}
+
 void run_classifier(const config::ClassifierConfig& config, const distributed::LaunchEnv& launch, Recipe recipe) {
   const RunContext context = make_run_context(config, launch);
   const auto train_set = data::training_images(config.data_path, /*labelled=*/true);
   const auto val_set = data::validation_images(config.data_path, train_set);
+  data::report_unreadable(train_set, config.strict_data);
+  data::report_unreadable(val_set, config.strict_data);
   log::info(text("Dataset: ", train_set.size(), " training and ", val_set.size(), " validation images in ",
                  train_set.classes().size(), " classes"));
   if (static_cast<int64_t>(train_set.classes().size()) > config.nb_classes) {
@@ -61,6 +68,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   val_options.shuffle = config.dist_eval;
   val_options.seed = 0;
   val_options.drop_last = false;
+  val_options.replace_unreadable = false;
   if (!config.dist_eval) {  // every rank evaluates the whole set
     val_options.rank = 0;
     val_options.world_size = 1;
@@ -98,7 +106,8 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
     }
     const EvalStats stats = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(stats.acc1, 1), "%"));
+    log::info(text("Accuracy of the network on the ", read_images(val_set, stats), " test images: ",
+                   fixed(stats.acc1, 1), "%"));
     return;
   }
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
@@ -132,7 +141,8 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
       engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", val_set.size(), " test images: ", fixed(test.acc1, 1), "%"));
+    log::info(text("Accuracy of the network on the ", read_images(val_set, test), " test images: ",
+                   fixed(test.acc1, 1), "%"));
     max_accuracy = std::max(max_accuracy, test.acc1);
     if (tensorboard) {
       tensorboard->add_scalar("perf/test_acc1", test.acc1, epoch);

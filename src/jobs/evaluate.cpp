@@ -18,9 +18,15 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
   parallel.broadcast_buffers();
   loader.start_epoch(0);
   engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
+  std::vector<double> counts{0.0, 0.0};  // images evaluated, images left out (unreadable)
   for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
     auto batch = loader.next();
     logger.batch_loaded();
+    counts[0] += static_cast<double>(batch->images.size(0));
+    if (batch->images.size(0) == 0) {  // every image of the batch was unreadable
+      logger.iteration_done(step);
+      continue;
+    }
     const at::Tensor images = batch->images.to(context.device);
     const at::Tensor labels = batch->labels.to(context.device);
     at::Tensor logits;
@@ -36,11 +42,18 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
     logger.iteration_done(step);
   }
   logger.finish();
+  counts[1] = static_cast<double>(loader.skipped_images());
   if (parallel.active() && loader.sharded()) {
     logger.synchronize([&](std::vector<double>& values) { parallel.sum(values, "reduction of the test metrics"); });
+    parallel.sum(counts, "reduction of the test image counts");
   }
-  const EvalStats stats{logger.global_average("loss"), logger.global_average("acc1"), logger.global_average("acc5")};
+  const EvalStats stats{logger.global_average("loss"), logger.global_average("acc1"), logger.global_average("acc5"),
+                        static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1])};
   log::info(text("* Acc@1 ", fixed(stats.acc1, 3), " Acc@5 ", fixed(stats.acc5, 3), " loss ", fixed(stats.loss, 3)));
+  if (stats.skipped > 0) {
+    log::warn(text(stats.skipped, " unreadable validation images were left out: the accuracy is over the ",
+                   stats.images, " that were read"));
+  }
   return stats;
 }
 

@@ -25,6 +25,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   record_resolved_config(config, launch);
   const RunContext context = make_run_context(config, launch);
   const auto dataset = data::training_images(config.data_path, /*labelled=*/false);
+  data::report_unreadable(dataset, config.strict_data);
   log::info(text("Dataset: ", dataset.size(), " images under ", dataset.root()));
   data::DataLoader loader(dataset, data::pretrain_transform(config.input_size, *config.in_chans),
                           training_loader_options(config, context));

@@ -27,6 +27,13 @@ void validate(const EncoderOptions& o) {
   require(o.embed_dim % o.num_heads == 0,
           text("embed_dim = ", o.embed_dim, " is not divisible by num_heads = ", o.num_heads));
   require(o.mlp_ratio > 0, text("mlp_ratio = ", o.mlp_ratio, " must be positive"));
+  // A bound well above any ViT recipe (a 1024-pixel image in 4-pixel patches is 65,536 tokens) that stops a typo
+  // such as --input_size 100000 before it asks for the memory of a 39-million-token position embedding.
+  constexpr int64_t kMaxPatches = int64_t{1} << 16;
+  require(o.num_patches() <= kMaxPatches,
+          text("input size ", o.img_size, " with patch size ", o.patch_size, " gives ", o.num_patches(),
+               " patches, more than ", kMaxPatches, " (a ", o.grid_size(), " x ", o.grid_size(), " grid): check ",
+               "--input_size and --patch_size"));
 }
 
 void validate(const MaeOptions& o) {

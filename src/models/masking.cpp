@@ -95,9 +95,14 @@ int64_t visible_patch_count(int64_t num_patches, double mask_ratio) {
 }
 
 void check_mask_ratio(MaskStrategy strategy, int64_t grid, double mask_ratio) {
+  const int64_t length = grid * grid;
+  // The loss averages over the removed patches: with none removed it is 0 / 0.
+  if (visible_patch_count(length, mask_ratio) >= length) {
+    throw UsageError(text("--mask_ratio ", mask_ratio, " removes none of the ", length, " patches: there is nothing to "
+                          "reconstruct (use a ratio of at least 1 / ", length, ")"));
+  }
   // The grid pattern keeps one patch in four (on an even grid, which models::validate requires), so the ratio must
   // remove exactly the other three.
-  const int64_t length = grid * grid;
   if (strategy == MaskStrategy::grid && visible_patch_count(length, mask_ratio) != length / 4) {
     throw UsageError(text("--mask_strategy grid keeps one patch of every 2x2 square: it needs --mask_ratio 0.75, got ",
                           mask_ratio));

@@ -73,6 +73,8 @@ TEST(ConfigFile, WrongTypesAreRejectedWithKeyAndValue) {
 
 TEST(ConfigFile, MalformedDocumentsAreRejected) {
   EXPECT_NE(json_error<PretrainConfig>("{\"batch_size\": 64,").find("test.json: not valid JSON"), std::string::npos);
+  // A number no double holds is the file's fault too: a usage error naming the file, not a failure.
+  EXPECT_NE(json_error<PretrainConfig>("{\"blr\": 1e400}").find("test.json: not valid JSON"), std::string::npos);
   EXPECT_NE(json_error<PretrainConfig>("[1, 2]").find("expected a JSON object"), std::string::npos);
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "mae/util/error.h"
 #include "support/test_support.h"
 
@@ -36,6 +38,21 @@ TEST(JobConfig, RangesNameFieldValueAndRule) {
             "invalid value for layer_decay: 1.5 (must be >= 0 and <= 1)");
   EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.model = ""; }),
             "invalid value for model: must not be empty");
+}
+
+TEST(JobConfig, EveryFloatSettingMustBeFinite) {
+  EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.lr = std::nan(""); }),
+            "invalid value for lr: nan (must be a finite number)");
+  EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.lr = INFINITY; }),
+            "invalid value for lr: inf (must be a finite number)");
+  EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.min_lr = std::nan(""); }),
+            "invalid value for min_lr: nan (must be a finite number)");
+  EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.weight_decay = std::nan(""); }),
+            "invalid value for weight_decay: nan (must be a finite number)");
+  EXPECT_EQ(validation_error<PretrainConfig>([](auto& c) { c.mask_ratio = std::nan(""); }),
+            "invalid value for mask_ratio: nan (must be a finite number)");
+  EXPECT_EQ(validation_error<FinetuneConfig>([](auto& c) { c.cutmix_minmax = std::vector<double>{0.2, INFINITY}; }),
+            "invalid value for cutmix_minmax: inf (must be a finite number)");
 }
 
 TEST(JobConfig, ChoicesAndDeviceAreChecked) {

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "mae/data/image_folder.h"
+#include "mae/data/image_io.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 
@@ -70,6 +73,45 @@ TEST(ImageFolder, BadInputIsNamed) {
             std::string::npos);
   touch(dir / "d/val/dog/2.png");
   EXPECT_EQ(mae::data::validation_images((dir / "d").string(), train).size(), 2u);
+}
+
+// A zero-byte file is named as empty, not with OpenCV's assertion text.
+TEST(ImageRead, AnEmptyFileIsNamed) {
+  mae::test::TempDir dir;
+  std::ofstream(dir / "empty.jpg").flush();
+  EXPECT_EQ(mae::test::error_of<mae::IoError>([&] { mae::data::read_rgb_image((dir / "empty.jpg").string()); }),
+            "cannot decode image '" + (dir / "empty.jpg").string() + "': the file is empty");
+}
+
+// A folder without permission and a symlink that points back up the tree are skipped and named, as os.walk skips
+// them; --strict_data makes them an error naming the path.
+TEST(ImageFolder, UnreadableFoldersAndSymlinkLoopsAreSkippedAndNamed) {
+  mae::test::TempDir dir;
+  touch(dir / "data/a/1.png");
+  touch(dir / "data/b/2.png");
+  std::filesystem::create_directory_symlink(dir / "data", dir / "data/a/loop");
+  std::filesystem::create_directory_symlink(dir / "nowhere", dir / "data/a/dangling");
+  const ImageFolder folder = ImageFolder::without_labels((dir / "data").string());
+  EXPECT_EQ(folder.size(), 2u);
+  ASSERT_EQ(folder.unreadable().size(), 2u);
+  EXPECT_NE(folder.unreadable()[0].find("dangling"), std::string::npos) << folder.unreadable()[0];
+  EXPECT_NE(folder.unreadable()[1].find((dir / "data/a/loop").string() + " (a symlink back to"), std::string::npos)
+      << folder.unreadable()[1];
+  EXPECT_NO_THROW(mae::data::report_unreadable(folder, /*strict_data=*/false));
+  const std::string strict =
+      mae::test::error_of<mae::IoError>([&] { mae::data::report_unreadable(folder, /*strict_data=*/true); });
+  EXPECT_NE(strict.find("cannot read " + (dir / "data/a/").string()), std::string::npos) << strict;
+
+  // Permissions bind only a user other than root; as root the folder stays readable and nothing is skipped.
+  touch(dir / "locked/ok.png");
+  touch(dir / "locked/c/3.png");
+  std::filesystem::permissions(dir / "locked/c", std::filesystem::perms::none);
+  const ImageFolder locked = ImageFolder::without_labels((dir / "locked").string());
+  std::filesystem::permissions(dir / "locked/c", std::filesystem::perms::owner_all);
+  if (::geteuid() != 0) {
+    ASSERT_EQ(locked.unreadable().size(), 1u);
+    EXPECT_NE(locked.unreadable()[0].find("Permission denied"), std::string::npos) << locked.unreadable()[0];
+  }
 }
 
 }  // namespace

@@ -124,6 +124,19 @@ TEST(DataLoader, UnreadableImagesAreSkippedOrFatalWithStrictData) {
   EXPECT_EQ(batches.size(), 2u);
   EXPECT_EQ(batches[0].images.size(0), 4);
   EXPECT_EQ(loader.skipped_images(), 1);
+  // The next readable image takes the place, with its own label: samples 0-3 are 'even' (label 0), sample 4 'odd'.
+  EXPECT_TRUE(torch::equal(batches[0].labels, torch::tensor({0, 0, 0, 1}, torch::kLong)));
+
+  // Evaluation leaves it out: 7 images in all, so that accuracy counts only images that were read.
+  LoaderOptions evaluation = options;
+  evaluation.drop_last = false;
+  evaluation.replace_unreadable = false;
+  DataLoader evaluating(dataset, pretrain_transform(8), evaluation);
+  const auto evaluated = epoch_batches(evaluating, 0);
+  ASSERT_EQ(evaluated.size(), 2u);
+  EXPECT_TRUE(torch::equal(evaluated[0].labels, torch::tensor({0, 0, 0}, torch::kLong)));
+  EXPECT_EQ(evaluated[0].images.size(0) + evaluated[1].images.size(0), 7);
+  EXPECT_EQ(evaluating.skipped_images(), 1);
 
   options.strict_data = true;
   DataLoader strict(dataset, pretrain_transform(8), options);

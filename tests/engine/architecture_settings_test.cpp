@@ -98,6 +98,14 @@ TEST(ArchitectureSettings, ShapesThatCannotMakeAModelAreNamed) {
   grid.mask_strategy = "grid";
   grid.mask_ratio = 0.5;
   EXPECT_NE(usage_error_of([&] { resolve_mae_architecture(grid); }).find("needs --mask_ratio 0.75"), std::string::npos);
+  PretrainConfig nothing_removed = custom_pretrain();
+  nothing_removed.mask_ratio = 0.0;  // the loss would average over no patch: NaN at step 0
+  EXPECT_NE(usage_error_of([&] { resolve_mae_architecture(nothing_removed); }).find("--mask_ratio 0 removes none of"),
+            std::string::npos);
+  PretrainConfig huge = custom_pretrain();
+  huge.input_size = 100000;
+  EXPECT_NE(usage_error_of([&] { resolve_mae_architecture(huge); }).find("check --input_size and --patch_size"),
+            std::string::npos);
 }
 
 TEST(ArchitectureSettings, ClassifierTakesTheEncoderFromThePretrainCheckpoint) {

@@ -3,8 +3,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 
+#include "mae/io/atomic_file.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 
@@ -161,4 +167,52 @@ TEST(PthFile, ErrorsNameTheFile) {
   EXPECT_THROW(mae::io::save_pth((dir / "no/such/folder/x.pth").string(), any_dict()), mae::IoError);
 }
 
+// A full disk during a save: an error naming the file and the disk, no temporary file left to keep the disk full,
+// the previous file intact, and no std::terminate from the zip writer's destructor. On a 3 MB tmpfs.
+TEST(PthFile, AFullDiskIsAnErrorThatLeavesThePreviousFileIntact) {
+  mae::test::TempDir dir;
+  const auto mount_point = dir / "tiny";
+  std::filesystem::create_directories(mount_point);
+  if (::system(("mount -t tmpfs -o size=3m tmpfs " + shell_quote(mount_point.string()) + " 2>/dev/null").c_str()) !=
+      0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root and a kernel that allows it)";
+  }
+  const auto path = (mount_point / "checkpoint-last.pth").string();
+  auto small = any_dict();
+  small.insert("weights", torch::ones({1000}));
+  mae::io::save_pth(path, small);
+  auto large = any_dict();
+  large.insert("weights", torch::ones({2 << 20}));  // 8 MiB, more than the disk holds
+  const std::string error = mae::test::error_of<mae::IoError>([&] { mae::io::save_pth(path, large); });
+  EXPECT_NE(error.find("cannot write '" + path + "'"), std::string::npos) << error;
+  EXPECT_NE(error.find("the disk is full"), std::string::npos) << error;
+  EXPECT_TRUE(torch::equal(mae::io::load_pth(path).toGenericDict().at("weights").toTensor(), torch::ones({1000})));
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(mount_point)) {
+    ++files;
+  }
+  EXPECT_EQ(files, 1) << "the temporary file was left on the full disk";
+  EXPECT_EQ(::system(("umount " + shell_quote(mount_point.string())).c_str()), 0);
+}
+
+// What a kill -9 leaves: temporary files of processes that no longer run are removed, a running process's are not.
+TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
+  mae::test::TempDir dir;
+  pid_t dead = 4000000;  // above the usual pid range; stepped down until no process has it
+  while (::kill(dead, 0) == 0 || errno == EPERM) {
+    --dead;
+  }
+  const auto stale = dir / ("checkpoint-3.pth.tmp." + std::to_string(dead));
+  const auto own = dir / ("checkpoint-4.pth.tmp." + std::to_string(::getpid()));
+  const auto unrelated = dir / "checkpoint-3.pth";
+  for (const auto& file : {stale, own, unrelated}) {
+    std::ofstream(file) << std::string(1000, 'x');
+  }
+  const auto removed = mae::io::remove_stale_temporaries(dir.path().string());
+  EXPECT_EQ(removed.count, 1);
+  EXPECT_EQ(removed.bytes, 1000u);
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(own));
+  EXPECT_TRUE(std::filesystem::exists(unrelated));
+}
 }  // namespace

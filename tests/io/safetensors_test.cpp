@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "mae/io/safetensors.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
@@ -69,4 +71,27 @@ TEST(Safetensors, TruncatedFileIsNamed) {
   }
 }
 
+// A hostile or broken header is an error naming the file, checked against the file's length before anything is
+// allocated (a 2^40 x 2^40 tensor would otherwise be asked of the allocator).
+TEST(Safetensors, ImpossibleShapesAreRejectedBeforeAllocating) {
+  mae::test::TempDir dir;
+  const auto write = [&](const std::string& name, const std::string& header) {
+    const auto path = (dir / name).string();
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t size = header.size();
+    out.write(reinterpret_cast<const char*>(&size), sizeof size);
+    out << header << std::string(16, '\0');
+    return path;
+  };
+  const auto negative = write("negative.safetensors", R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})");
+  const std::string negative_error = mae::test::error_of<mae::IoError>([&] { mae::io::load_safetensors(negative); });
+  EXPECT_NE(negative_error.find("negative.safetensors"), std::string::npos) << negative_error;
+  EXPECT_NE(negative_error.find("negative dimension"), std::string::npos) << negative_error;
+  const auto huge = write("huge.safetensors",
+                          R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,16]}})");
+  const std::string huge_error = mae::test::error_of<mae::IoError>([&] { mae::io::load_safetensors(huge); });
+  EXPECT_NE(huge_error.find("lies outside the file or has the wrong size"), std::string::npos) << huge_error;
+  const auto backwards = write("backwards.safetensors", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}})");
+  EXPECT_THROW(mae::io::load_safetensors(backwards), mae::IoError);
+}
 }  // namespace

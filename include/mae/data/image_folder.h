@@ -26,15 +26,23 @@ class ImageFolder {
   const std::vector<std::string>& classes() const { return classes_; }
   std::size_t size() const { return samples_.size(); }
   const std::string& root() const { return root_; }
+  // What the scan could not read and skipped, as os.walk does (a folder without permission, a dangling or looping
+  // symlink), each as "path (reason)".
+  const std::vector<std::string>& unreadable() const { return unreadable_; }
 
  private:
   std::string root_;
   std::vector<std::string> classes_;
   std::vector<Sample> samples_;
+  std::vector<std::string> unreadable_;
 };
 
 // --data_path layout: <data_path>/train and <data_path>/val; val must have the train classes (fine-tuning, linear
 // probing). Pre-training reads <data_path>/train when it exists, else <data_path> itself.
+// The scan's unreadable entries: an IoError naming the first with --strict_data, else one warning naming the first
+// and the count.
+void report_unreadable(const ImageFolder& folder, bool strict_data);
+
 ImageFolder training_images(const std::string& data_path, bool labelled);
 ImageFolder validation_images(const std::string& data_path, const ImageFolder& train);
 

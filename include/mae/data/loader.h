@@ -28,7 +28,11 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int rank = 0;
   int world_size = 1;
-  bool strict_data = false;  // an unreadable image stops the job instead of being replaced
+  bool strict_data = false;  // an unreadable image stops the job instead of being skipped
+  // Without strict_data, an unreadable image is skipped: in training the next readable image (with its label) takes
+  // its place, so that batches keep their size; in evaluation (false) it is left out, so that accuracy counts only
+  // images that were read.
+  bool replace_unreadable = true;
 };
 
 struct Batch {
@@ -57,12 +61,14 @@ class DataLoader {
   int64_t batches_per_epoch() const;
   // Whether this loader reads one rank's shard of the data (world_size > 1).
   bool sharded() const { return options_.world_size > 1; }
-  // Images that could not be read in the current epoch (each replaced by the next readable one).
+  // Images that could not be read in the current epoch (replaced or left out, as replace_unreadable says).
   int64_t skipped_images() const { return skipped_; }
 
  private:
   Batch load_batch(int64_t batch_index);
-  void load_sample(int64_t dataset_index, const at::Tensor& out);
+  // Writes the sample into `out` and returns the index of the sample written (a replacement's, in training); none
+  // when it was unreadable and left out.
+  std::optional<std::size_t> load_sample(int64_t dataset_index, const at::Tensor& out);
   void worker_loop(int worker);
   void stop_workers();
 

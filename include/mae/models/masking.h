@@ -23,8 +23,8 @@ std::string to_string(MaskStrategy strategy);
 //   grid:   the patch at (even row, even column) of every 2x2 square is kept (score U[0, 1)), the other three removed
 //           (1 + U[0, 1)). Needs an even grid and mask_ratio 0.75: anything else is a UsageError (validate() and
 //           the config check them earlier, with the flags' names).
-// The one check of --mask_ratio against the strategy (grid masking removes exactly three patches in four); throws
-// UsageError. Jobs call it at start, and mask_scores before every grid mask.
+// The one check of --mask_ratio against the model: it must remove at least one of the grid x grid patches, and grid
+// masking exactly three in four; throws UsageError. Jobs call it when they resolve the architecture.
 void check_mask_ratio(MaskStrategy strategy, int64_t grid, double mask_ratio);
 
 at::Tensor mask_scores(MaskStrategy strategy, int64_t n, int64_t grid, double mask_ratio, const at::Device& device);

@@ -1,9 +1,12 @@
 #include "run_app.h"
 
+#include <c10/util/Exception.h>
+
 #include <filesystem>
 #include <iostream>
 
 #include "mae/engine/runtime_info.h"
+#include "mae/io/atomic_file.h"
 #include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -20,6 +23,11 @@ int run_app(const Program& program, config::Settings& settings, int argc, const 
     }
     body();
     return 0;
+  } catch (const c10::Error& error) {
+    // LibTorch's message without its C++ backtrace: the first line says what failed.
+    const std::string message = error.what_without_backtrace();
+    log::error(text(program.name, ": ", message.substr(0, message.find('\n'))));
+    return exit_code_for(error);
   } catch (const std::exception& error) {
     log::error(text(program.name, ": ", error.what()));
     return exit_code_for(error);
@@ -37,6 +45,11 @@ int run_job(const Program& program, config::JobConfig& config, int argc, const c
         throw IoError(text("cannot create --output_dir '", config.output_dir, "': ", error.message()));
       }
       log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
+      const io::RemovedFiles stale = io::remove_stale_temporaries(config.output_dir);
+      if (stale.count > 0) {
+        log::info(text("removed ", stale.count, " temporary file(s) (", stale.bytes >> 20, " MiB) that processes no ",
+                       "longer running left in ", config.output_dir));
+      }
     }
     log::info(engine::describe_runtime());
     log::info(text("job dir: ", std::filesystem::current_path().string()));
