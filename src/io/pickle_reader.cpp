@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <unordered_map>
@@ -23,9 +24,15 @@ struct Item {
   c10::IValue value;           // value; namespace_object: the GenericDict of its fields
   std::string name;            // global / skipped_object: "module.name"
   std::vector<Item> elements;  // tuple
+  int depth = 0;               // tuple: its nesting depth (containers inside containers), counting itself
 
   static Item of(c10::IValue v) { return Item{Kind::value, std::move(v), {}, {}}; }
 };
+
+// A torch.save file nests a few levels (a checkpoint dict, the optimizer's state, a tensor's tuples). Python reads
+// deeper pickles, but a hostile or broken one nested hundreds of thousands of levels would overflow the C++ stack when
+// the value is destroyed or walked: such a pickle is an error instead.
+constexpr int kMaxNesting = 1000;
 
 c10::impl::GenericDict new_dict() {
   return c10::impl::GenericDict(c10::AnyType::get(), c10::AnyType::get());
@@ -101,6 +108,11 @@ class Unpickler {
   }
 
   c10::IValue to_value(const Item& item);
+  // How deep `item` nests containers (0 for a number or a string), and the check before `child` goes into the
+  // container `target`.
+  int depth_of(const Item& item) const;
+  void check_insertion(const c10::IValue& target, const Item& child);
+  Item make_tuple(std::vector<Item> elements);
   void set_items(Item& target, std::vector<Item>& key_values);
   void append_items(Item& target, std::vector<Item>& values);
   Item call(const Item& callable, std::vector<Item> args);
@@ -115,7 +127,44 @@ class Unpickler {
   std::vector<Item> stack_;
   std::unordered_map<uint32_t, Item> memo_;
   std::unordered_map<std::string, c10::Storage> storages_;  // shared by every tensor viewing the same storage
+  std::unordered_map<const void*, int> container_depth_;     // lists, dicts and tuples made so far, by identity
 };
+
+int Unpickler::depth_of(const Item& item) const {
+  if (item.kind == Item::Kind::tuple) {
+    return item.depth;
+  }
+  const c10::IValue& value = item.value;
+  if (!value.isList() && !value.isGenericDict() && !value.isTuple()) {
+    return 0;
+  }
+  const auto found = container_depth_.find(value.internalToPointer());
+  return found == container_depth_.end() ? 1 : found->second;
+}
+
+void Unpickler::check_insertion(const c10::IValue& target, const Item& child) {
+  if (child.kind == Item::Kind::value && child.value.isPtrType() &&
+      child.value.internalToPointer() == target.internalToPointer()) {
+    fail("a container that contains itself");
+  }
+  const int depth = depth_of(child) + 1;
+  if (depth > kMaxNesting) {
+    fail(text("containers nested more than ", kMaxNesting, " levels deep"));
+  }
+  int& recorded = container_depth_[target.internalToPointer()];
+  recorded = std::max({recorded, depth, 1});
+}
+
+Item Unpickler::make_tuple(std::vector<Item> elements) {
+  int depth = 0;
+  for (const auto& element : elements) {
+    depth = std::max(depth, depth_of(element));
+  }
+  if (depth + 1 > kMaxNesting) {
+    fail(text("containers nested more than ", kMaxNesting, " levels deep"));
+  }
+  return Item{Item::Kind::tuple, {}, {}, std::move(elements), depth + 1};
+}
 
 c10::IValue Unpickler::to_value(const Item& item) {
   switch (item.kind) {
@@ -126,7 +175,9 @@ c10::IValue Unpickler::to_value(const Item& item) {
       for (const auto& element : item.elements) {
         elements.push_back(to_value(element));
       }
-      return c10::ivalue::Tuple::create(std::move(elements));
+      c10::IValue tuple = c10::ivalue::Tuple::create(std::move(elements));
+      container_depth_[tuple.internalToPointer()] = item.depth;
+      return tuple;
     }
     case Item::Kind::global:
       // A class or function stored as data (e.g. a dtype object): keep its qualified name.
@@ -149,6 +200,8 @@ void Unpickler::set_items(Item& target, std::vector<Item>& key_values) {
   }
   auto dict = target.value.toGenericDict();
   for (std::size_t i = 0; i < key_values.size(); i += 2) {
+    check_insertion(target.value, key_values[i]);
+    check_insertion(target.value, key_values[i + 1]);
     dict.insert_or_assign(to_value(key_values[i]), to_value(key_values[i + 1]));
   }
 }
@@ -162,6 +215,7 @@ void Unpickler::append_items(Item& target, std::vector<Item>& values) {
   }
   auto list = target.value.toList();
   for (auto& value : values) {
+    check_insertion(target.value, value);
     list.push_back(to_value(value));
   }
 }
@@ -246,8 +300,8 @@ c10::IValue Unpickler::run() {
       case '(': stack_.push_back(Item{Item::Kind::mark, {}, {}, {}}); break;
       case '}': stack_.push_back(Item::of(new_dict())); break;
       case ']': stack_.push_back(Item::of(c10::impl::GenericList(c10::AnyType::get()))); break;
-      case ')': stack_.push_back(Item{Item::Kind::tuple, {}, {}, {}}); break;
-      case 't': stack_.push_back(Item{Item::Kind::tuple, {}, {}, pop_to_mark()}); break;
+      case ')': stack_.push_back(make_tuple({})); break;
+      case 't': stack_.push_back(make_tuple(pop_to_mark())); break;
       case 0x85:
       case 0x86:
       case 0x87: {  // TUPLE1..3
@@ -258,7 +312,7 @@ c10::IValue Unpickler::run() {
         std::vector<Item> elements(std::make_move_iterator(stack_.end() - static_cast<std::ptrdiff_t>(n)),
                                    std::make_move_iterator(stack_.end()));
         stack_.resize(stack_.size() - n);
-        stack_.push_back(Item{Item::Kind::tuple, {}, {}, std::move(elements)});
+        stack_.push_back(make_tuple(std::move(elements)));
         break;
       }
       case 'l': {  // LIST
@@ -362,6 +416,7 @@ c10::IValue Unpickler::run() {
         Item& object = top();
         if (object.kind == Item::Kind::namespace_object && state.value.isGenericDict()) {
           auto fields = object.value.toGenericDict();
+          check_insertion(object.value, state);
           for (const auto& entry : state.value.toGenericDict()) {
             fields.insert_or_assign(entry.key(), entry.value());
           }
