@@ -1,13 +1,17 @@
 #include "mae/engine/architecture_settings.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <functional>
+#include <regex>
 
 #include "mae/config/job_config.h"
 #include "mae/config/tool_configs.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/models/factory.h"
 #include "mae/util/error.h"
+#include "mae/util/log.h"
 #include "mae/util/strings.h"
 
 namespace mae::engine {
@@ -113,6 +117,83 @@ std::optional<EncoderOptions> recorded_encoder(const c10::IValue& args) {
     encoder->img_size = static_cast<int64_t>(*input_size);
   }
   return encoder;
+}
+
+std::optional<InferredEncoder> encoder_from_weights(const models::NamedTensors& weights,
+                                                    const config::JobConfig& config) {
+  const auto find = [&](const std::string& name) -> const at::Tensor* {
+    for (const auto& [key, tensor] : weights) {
+      if (key == name) {
+        return &tensor;
+      }
+    }
+    return nullptr;
+  };
+  const at::Tensor* projection = find("patch_embed.proj.weight");  // [width, channels, patch, patch]
+  const at::Tensor* fc1 = find("blocks.0.mlp.fc1.weight");          // [hidden, width]
+  if (projection == nullptr || projection->dim() != 4 || fc1 == nullptr || fc1->dim() != 2) {
+    return std::nullopt;
+  }
+  EncoderOptions e;
+  e.embed_dim = projection->size(0);
+  e.in_chans = projection->size(1);
+  e.patch_size = projection->size(2);
+  e.mlp_ratio = static_cast<double>(fc1->size(0)) / static_cast<double>(e.embed_dim);
+  int64_t depth = 0;
+  const std::regex block(R"(blocks\.([0-9]+)\..*)");
+  for (const auto& [key, tensor] : weights) {
+    std::smatch match;
+    if (std::regex_match(key, match, block)) {
+      depth = std::max<int64_t>(depth, std::stoll(match[1].str()) + 1);
+    }
+  }
+  e.depth = depth;
+  std::string input = "input size 224 (no pos_embed)";
+  if (const at::Tensor* pos_embed = find("pos_embed"); pos_embed != nullptr && pos_embed->dim() == 3) {
+    const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(pos_embed->size(1) - 1))));
+    e.img_size = grid * e.patch_size;
+    input = text("input size ", e.img_size, " (pos_embed's ", grid, " x ", grid, " grid)");
+  }
+  std::string heads;
+  const std::string& model = config.model;
+  const bool model_fits = models::is_known_architecture(model) &&
+                          models::vit_architecture(models::classifier_name(model)).encoder.embed_dim == e.embed_dim;
+  if (config.num_heads) {
+    e.num_heads = *config.num_heads;
+    heads = text(e.num_heads, " heads (--num_heads)");
+  } else if (model_fits) {
+    e.num_heads = models::vit_architecture(models::classifier_name(model)).encoder.num_heads;
+    heads = text(e.num_heads, " heads (--model ", model, "'s)");
+  } else {
+    e.num_heads = std::max<int64_t>(e.embed_dim / 64, 1);
+    heads = text(e.num_heads, " heads (width / 64; pass --num_heads if the model had others)");
+  }
+  return InferredEncoder{e, text("patch size ", e.patch_size, ", ", e.in_chans, " channels, width ", e.embed_dim,
+                                 " (patch_embed.proj.weight), depth ", e.depth, " (blocks.N), MLP ratio ",
+                                 e.mlp_ratio, ", ", input, ", ", heads)};
+}
+
+c10::IValue architecture_args_of(const std::string& path, const config::JobConfig& config) {
+  c10::IValue args = load_checkpoint_args(path);
+  if (recorded_encoder(args)) {
+    return args;
+  }
+  const auto inferred = encoder_from_weights(load_model_weights(path, io::PthContents::metadata_only), config);
+  if (!inferred) {
+    return args;
+  }
+  log::warn(text(path, " records no settings (args): its architecture was read from its weights: ", inferred->how));
+  auto dict = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+  for (const auto& s : encoder_settings()) {
+    const double value = s.get(inferred->encoder);
+    if (std::string(s.name) == "mlp_ratio") {
+      dict.insert(s.name, value);
+    } else {
+      dict.insert(s.name, static_cast<int64_t>(value));
+    }
+  }
+  dict.insert("input_size", inferred->encoder.img_size);
+  return dict;
 }
 
 std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& args) {

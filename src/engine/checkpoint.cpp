@@ -141,11 +141,11 @@ TrainingState load_training_checkpoint(const std::string& path) {
   return state;
 }
 
-models::NamedTensors load_model_weights(const std::string& path) {
+models::NamedTensors load_model_weights(const std::string& path, io::PthContents contents) {
   if (path.ends_with(".safetensors")) {
     return io::load_safetensors(path).tensors;
   }
-  const c10::IValue loaded = io::load_pth(path);
+  const c10::IValue loaded = io::load_pth(path, contents);
   if (loaded.isGenericDict() && loaded.toGenericDict().contains("model")) {
     return tensors_of(loaded.toGenericDict().at("model"), path);
   }

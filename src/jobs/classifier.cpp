@@ -172,7 +172,7 @@ models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
   if (source == "auto") {
     source = config.output_dir.empty() ? "" : engine::find_resume_checkpoint(config.output_dir).value_or("");
   }
-  const c10::IValue args = source.empty() ? c10::IValue() : engine::load_checkpoint_args(source);
+  const c10::IValue args = source.empty() ? c10::IValue() : engine::architecture_args_of(source, config);
   return engine::resolve_vit_architecture(config, args, source);
 }
 

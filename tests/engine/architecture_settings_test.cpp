@@ -8,10 +8,13 @@
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
+#include "mae/io/pth_file.h"
+#include "mae/io/safetensors.h"
 #include "mae/models/factory.h"
 #include "mae/models/mae.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -229,5 +232,46 @@ TEST_P(OddSizes, BuildAndTakeOneTrainingStep) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, OddSizes,
                          ::testing::Values(OddSize{28, 4, 3}, OddSize{28, 7, 1}, OddSize{64, 8, 3}, OddSize{28, 4, 1}));
+
+// A file without args (a released .pth, a bare state dict, a .safetensors file): the shape comes from the weights,
+// --num_heads or width / 64 gives the heads, and a shape flag that contradicts the weights is refused naming it.
+TEST(ArchitectureSettings, AFileWithoutArgsGivesItsShapeThroughItsWeights) {
+  mae::test::TempDir dir;
+  PretrainConfig pretrain = custom_pretrain();  // patch 8, width 64, depth 2, 4 heads, 32 px
+  const auto options = resolve_mae_architecture(pretrain);
+  mae::models::MaskedAutoencoderViT model(options);
+  const auto weights = mae::models::state_dict(*model);
+  const auto pth = (dir / "bare.pth").string();
+  auto bare = c10::impl::GenericDict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [name, tensor] : weights) {
+    bare.insert(name, tensor);
+  }
+  mae::io::save_pth(pth, bare);
+  const auto safetensors = (dir / "weights.safetensors").string();
+  mae::io::save_safetensors(safetensors, weights);
+  for (const auto& path : {pth, safetensors}) {
+    FinetuneConfig given_heads;
+    given_heads.num_heads = 4;
+    const auto vit = resolve_vit_architecture(given_heads, architecture_args_of(path, given_heads), path);
+    EXPECT_EQ(vit.encoder.patch_size, 8) << path;
+    EXPECT_EQ(vit.encoder.in_chans, 3) << path;
+    EXPECT_EQ(vit.encoder.embed_dim, 64) << path;
+    EXPECT_EQ(vit.encoder.depth, 2) << path;
+    EXPECT_EQ(vit.encoder.num_heads, 4) << path;
+    EXPECT_DOUBLE_EQ(vit.encoder.mlp_ratio, options.encoder.mlp_ratio) << path;
+    EXPECT_EQ(vit.encoder.img_size, 32) << path;  // pos_embed's 4 x 4 grid of 8-pixel patches
+    EXPECT_EQ(given_heads.input_size, 32) << path;
+
+    FinetuneConfig guessed_heads;  // --model's default (width 1024) does not fit: width / 64
+    EXPECT_EQ(resolve_vit_architecture(guessed_heads, architecture_args_of(path, guessed_heads), path).encoder.num_heads,
+              1);
+
+    FinetuneConfig contradiction;
+    contradiction.depth = 3;
+    const std::string error = usage_error_of(
+        [&] { resolve_vit_architecture(contradiction, architecture_args_of(path, contradiction), path); });
+    EXPECT_NE(error.find("They differ in depth"), std::string::npos) << error;
+  }
+}
 
 }  // namespace

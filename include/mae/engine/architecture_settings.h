@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mae/models/architecture.h"
+#include "mae/models/state_dict.h"
 
 namespace mae::config {
 class VisualizeConfig;
@@ -32,6 +33,23 @@ models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, co
 
 // The encoder a checkpoint's `args` records: our shape settings, else the official --model name and --input_size.
 std::optional<models::EncoderOptions> recorded_encoder(const c10::IValue& args);
+
+// The encoder's shape read from its weights, for a file that records no `args` (a released .pth, a bare state dict, a
+// .safetensors file): patch size, channels and width from patch_embed.proj.weight, depth from the blocks.N, the MLP
+// ratio from blocks.0.mlp.fc1.weight, the input size from pos_embed's grid. The heads leave no trace in the weights:
+// --num_heads when given, else --model's when it names this width, else width / 64 (every ViT of the paper). `how`
+// says what was inferred and how, for a warning. Nothing when the weights are not a ViT encoder's.
+struct InferredEncoder {
+  models::EncoderOptions encoder;
+  std::string how;
+};
+std::optional<InferredEncoder> encoder_from_weights(const models::NamedTensors& weights,
+                                                    const config::JobConfig& config);
+
+// The architecture `path` records as checkpoint args: its `args` when it has them (ours, and the official training
+// checkpoints), else the shape of its weights (encoder_from_weights, with a warning saying what was inferred), else
+// None. resolve_vit_architecture takes the result.
+c10::IValue architecture_args_of(const std::string& path, const config::JobConfig& config);
 
 // The MAE (decoder and loss settings included) a pre-training checkpoint's `args` records.
 std::optional<models::MaeOptions> recorded_mae_architecture(const c10::IValue& args);

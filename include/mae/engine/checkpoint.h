@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mae/io/pth_file.h"
 #include "mae/models/state_dict.h"
 
 namespace mae::config {
@@ -39,8 +40,10 @@ void save_training_checkpoint(const std::string& path, const TrainingState& stat
 TrainingState load_training_checkpoint(const std::string& path);
 
 // Model weights from any of: a training checkpoint ({'model': ...}), a released file ({'model': ...}), a bare state
-// dict (.pth) or a .safetensors file. A "module." prefix on every key (a DDP-wrapped save) is removed.
-models::NamedTensors load_model_weights(const std::string& path);
+// dict (.pth) or a .safetensors file. A "module." prefix on every key (a DDP-wrapped save) is removed. With
+// io::PthContents::metadata_only a .pth file's tensors have their shapes but no data (nothing of the weights is read).
+models::NamedTensors load_model_weights(const std::string& path,
+                                        io::PthContents contents = io::PthContents::everything);
 
 // The `args` entry of a .pth checkpoint; None for a file without one (a bare state dict, a .safetensors file).
 // Reads only the file's pickle, not its weights.
