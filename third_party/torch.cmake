@@ -4,6 +4,26 @@ if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
   set(ENV{TORCH_CUDA_ARCH_LIST} "9.0")
 endif()
 
+# A build folder remembers the LibTorch it was configured with (Torch_DIR in its cache), and find_package keeps that
+# one even when a later -DCMAKE_PREFIX_PATH names another: refuse, rather than silently build against the old one.
+if(Torch_DIR AND CMAKE_PREFIX_PATH)
+  file(REAL_PATH "${Torch_DIR}" mae_cached_torch_dir)
+  set(mae_cached_torch_named FALSE)
+  foreach(mae_prefix IN LISTS CMAKE_PREFIX_PATH)
+    file(REAL_PATH "${mae_prefix}" mae_prefix_real)
+    string(FIND "${mae_cached_torch_dir}/" "${mae_prefix_real}/" mae_position)
+    if(mae_position EQUAL 0)
+      set(mae_cached_torch_named TRUE)
+    endif()
+  endforeach()
+  if(NOT mae_cached_torch_named)
+    message(FATAL_ERROR "mae-cpp: this build folder (${CMAKE_BINARY_DIR}) was configured with the LibTorch at "
+                        "${Torch_DIR}, but CMAKE_PREFIX_PATH now names ${CMAKE_PREFIX_PATH}. Configure a fresh build "
+                        "folder for the other LibTorch, e.g. MAE_BUILD_DIR=build-cluster bash scripts/build.sh "
+                        "-DCMAKE_PREFIX_PATH=${CMAKE_PREFIX_PATH}")
+  endif()
+endif()
+
 # LibTorch: a folder the user names with -DCMAKE_PREFIX_PATH (a cluster's LibTorch), else the installed PyPI wheel.
 find_package(Torch QUIET CONFIG)
 if(NOT Torch_FOUND)

@@ -114,9 +114,10 @@ FinetuneConfig::FinetuneConfig() {
 }
 
 void FinetuneConfig::add_job_fields(std::vector<Field>& f) {
-  f.emplace_back("input_size", &input_size, "Images input size").at_least(1);
+  f.emplace_back("input_size", &input_size, "Images input size; when not given, the --finetune checkpoint's")
+      .at_least(1);
   f.emplace_back("drop_path", &drop_path, "Drop path rate").at_least(0).below(1);
-  f.emplace_back("clip_grad", &clip_grad, "Clip gradient norm (default: None, no clipping)").at_least(0);
+  f.emplace_back("clip_grad", &clip_grad, "Clip gradient norm (None: no clipping)").at_least(0);
   f.emplace_back("layer_decay", &layer_decay, "Layer-wise lr decay from ELECTRA/BEiT").at_least(0).at_most(1);
   f.emplace_back("color_jitter", &color_jitter, "Color jitter factor (enabled only when not using Auto/RandAug)")
       .at_least(0);
@@ -128,7 +129,7 @@ void FinetuneConfig::add_job_fields(std::vector<Field>& f) {
   f.emplace_back("resplit", &resplit, "Do not random erase first (clean) augmentation split (unused)");
   f.emplace_back("mixup", &mixup, "mixup alpha, mixup enabled if > 0").at_least(0);
   f.emplace_back("cutmix", &cutmix, "cutmix alpha, cutmix enabled if > 0").at_least(0);
-  f.emplace_back("cutmix_minmax", &cutmix_minmax, "cutmix min/max ratio, overrides alpha and enables cutmix if set")
+  f.emplace_back("cutmix_minmax", &cutmix_minmax, "cutmix min/max ratio, two numbers (min max); overrides alpha and enables cutmix if set")
       .at_least(0)
       .at_most(1);
   f.emplace_back("mixup_prob", &mixup_prob, "Probability of performing mixup or cutmix when either/both is enabled")
@@ -163,7 +164,7 @@ LinprobeConfig::LinprobeConfig() {
 }
 
 void LinprobeConfig::add_job_fields(std::vector<Field>& f) {
-  f.emplace_back("input_size", &input_size, "Images input size (the reference fixes 224)").at_least(1).ours();
+  f.emplace_back("input_size", &input_size, "Images input size (the reference fixes 224); when not given, the --finetune checkpoint's").at_least(1).ours();
   ClassifierConfig::add_job_fields(f);
 }
 

@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <filesystem>
@@ -102,6 +103,14 @@ cv::Mat panels(const Reconstruction& r, int min_panel) {
 
 std::vector<std::string> run_visualization(const config::VisualizeConfig& config) {
   const auto state = engine::load_training_checkpoint(config.checkpoint);
+  const auto has = [&](const std::string& name) {
+    return std::any_of(state.model.begin(), state.model.end(), [&](const auto& entry) { return entry.first == name; });
+  };
+  if (!has("decoder_embed.weight") && has("head.weight")) {
+    throw UsageError(text("'", config.checkpoint, "' holds a classifier (a fine-tuned or linear-probed ViT: it has ",
+                          "head.weight and no decoder), not a pre-trained MAE; mae_visualize needs a pre-training ",
+                          "checkpoint, whose decoder draws the reconstructions"));
+  }
   const models::MaeOptions architecture =
       engine::resolve_visualize_architecture(config, state.args, config.checkpoint);
   models::MaskedAutoencoderViT model(architecture);

@@ -100,7 +100,9 @@ TEST(CommandLine, UnknownFlagSuggestsTheClosestName) {
 }
 
 TEST(CommandLine, BadValuesAndRangesAreUsageErrors) {
-  EXPECT_NE(parse_error<PretrainConfig>({"--batch_size", "abc"}).find("--batch_size"), std::string::npos);
+  EXPECT_EQ(parse_error<PretrainConfig>({"--batch_size", "abc"}), "invalid value for batch_size: 'abc' (an integer expected)");
+  EXPECT_EQ(parse_error<FinetuneConfig>({"--global_pool", "false"}),
+            "unexpected argument 'false': --global_pool is a switch and takes no value (--cls_token turns it off)");
   EXPECT_EQ(parse_error<PretrainConfig>({"--batch_size", "0"}), "invalid value for batch_size: 0 (must be >= 1)");
   EXPECT_EQ(parse_error<PretrainConfig>({"--config"}), "--config needs a path to a JSON file");
   EXPECT_EQ(parse_error<PretrainConfig>({"--config", "/nope.json"}),

@@ -84,6 +84,14 @@ TEST_F(ClassifierEndToEnd, FinetuneLearnsTheTaskAndEvalReproducesIt) {
   char expected[64];
   std::snprintf(expected, sizeof expected, "* Acc@1 %.3f", accuracy);
   EXPECT_NE(eval.output.find(expected), std::string::npos) << eval.output;
+  // mae_visualize given the fine-tuned file says what the file is, not which keys are missing.
+  const auto visualize = run_command(app("mae_visualize") + " --checkpoint " +
+                                     shell_quote((out / "checkpoint-5.pth").string()) + " --images " +
+                                     shell_quote((data / "val").string()) + " --output_dir " +
+                                     shell_quote((dir / "vis").string()));
+  EXPECT_EQ(visualize.exit_code, 2) << visualize.output;
+  EXPECT_NE(visualize.output.find("holds a classifier (a fine-tuned or linear-probed ViT"), std::string::npos)
+      << visualize.output;
 }
 
 TEST_F(ClassifierEndToEnd, LinprobeChangesOnlyTheHead) {

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <regex>
 #include <ostream>
 
 #include "mae/config/config_file.h"
@@ -81,8 +82,56 @@ std::vector<std::string> known_flags(const std::vector<config::Field>& fields) {
   return names;
 }
 
-[[noreturn]] void reject_extra(const std::string& arg, const std::vector<config::Field>& fields) {
+// What the value of a setting must look like, for messages.
+std::string expected_kind(const config::Field& field) {
+  return std::visit(Overloaded{
+                        [](const bool*) { return std::string("no value"); },
+                        [](const int*) { return std::string("an integer"); },
+                        [](const config::OptionalInt*) { return std::string("an integer"); },
+                        [](const double*) { return std::string("a number"); },
+                        [](const config::OptionalFloat*) { return std::string("a number"); },
+                        [](const config::FloatList*) { return std::string("numbers"); },
+                        [](const std::string*) { return std::string("a string"); },
+                        [](const config::StringList*) { return std::string("strings"); },
+                        [](const config::OptionalBool*) { return std::string("no value"); },
+                    },
+                    field.target);
+}
+
+const config::Field* field_of_flag(const std::string& flag, const std::vector<config::Field>& fields) {
+  for (const auto& field : fields) {
+    if ("--" + field.name == flag || (!field.negation.empty() && "--" + field.negation == flag)) {
+      return &field;
+    }
+  }
+  return nullptr;
+}
+
+// CLI11's "Could not convert: --batch_size = abc" in our words.
+std::string conversion_message(const std::string& what, const std::vector<config::Field>& fields) {
+  static const std::regex conversion(R"(Could not convert: (--[A-Za-z_]+) = (.*))");
+  std::smatch match;
+  if (std::regex_search(what, match, conversion)) {
+    if (const config::Field* field = field_of_flag(match[1].str(), fields)) {
+      return text("invalid value for ", field->name, ": '", match[2].str(), "' (", expected_kind(*field),
+                  " expected)");
+    }
+  }
+  return what;
+}
+
+// An argument CLI11 left over: a stray word (often a value given to a switch), or an unknown flag.
+[[noreturn]] void reject_extra(const std::string& arg, int argc, const char* const* argv,
+                               const std::vector<config::Field>& fields) {
   if (!arg.starts_with("-")) {
+    for (int i = 2; i < argc; ++i) {
+      const config::Field* previous = field_of_flag(argv[i - 1], fields);
+      if (argv[i] == arg && previous != nullptr && previous->is_flag()) {
+        throw UsageError(text("unexpected argument '", arg, "': ", argv[i - 1], " is a switch and takes no value",
+                              previous->negation.empty() ? std::string()
+                                                         : text(" (--", previous->negation, " turns it off)")));
+      }
+    }
     throw UsageError(text("unexpected argument '", arg, "': settings are given as --name value (see --help)"));
   }
   std::string name = arg.substr(arg.find_first_not_of('-'));
@@ -126,10 +175,10 @@ ParseResult parse_command_line(const Program& program, config::Settings& config,
     help_out << app.help();
     return ParseResult::help_shown;
   } catch (const CLI::ParseError& error) {
-    throw UsageError(error.what());
+    throw UsageError(conversion_message(error.what(), fields));
   }
   if (!app.remaining().empty()) {
-    reject_extra(app.remaining().front(), fields);
+    reject_extra(app.remaining().front(), argc, argv, fields);
   }
   for (const auto& field : fields) {
     if (app.count("--" + field.name) > 0) {
