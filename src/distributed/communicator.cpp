@@ -67,7 +67,7 @@ Communicator::Communicator(const LaunchEnv& env, const at::Device& device, std::
     throw;
   } catch (const std::exception& error) {
     throw Error(text("rank ", env.rank, " of ", env.world_size, ": cannot join the process group at ", env.master_addr,
-                     ":", env.master_port, " within ", timeout.count() / 1000, " s: ", error.what()));
+                     ":", env.master_port, " within ", timeout.count() / 1000, " s: ", failure_reason(error)));
   }
 }
 
@@ -82,14 +82,14 @@ Communicator::Wait Communicator::all_reduce_sum_async(at::Tensor tensor, const s
   try {
     work = backend_->backend->allreduce(tensors, options);
   } catch (const std::exception& error) {
-    throw Error(text("rank ", env_.rank, ": ", what, " failed to start: ", error.what()));
+    throw Error(text("rank ", env_.rank, ": ", what, " failed to start: ", failure_reason(error)));
   }
   return [work, what, rank = env_.rank, seconds = timeout_.count() / 1000] {
     try {
       work->wait();
     } catch (const std::exception& error) {
       throw Error(text("rank ", rank, ": ", what, " failed (another rank exited or did not answer within ", seconds,
-                       " s): ", error.what()));
+                       " s): ", failure_reason(error)));
     }
   };
 }
@@ -112,7 +112,7 @@ void Communicator::broadcast_from_rank0(std::vector<at::Tensor> tensors, const s
     try {
       backend_->backend->broadcast(one, options)->wait();
     } catch (const std::exception& error) {
-      throw Error(text("rank ", env_.rank, ": ", what, " failed: ", error.what()));
+      throw Error(text("rank ", env_.rank, ": ", what, " failed: ", failure_reason(error)));
     }
   }
 }

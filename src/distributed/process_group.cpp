@@ -11,6 +11,12 @@
 
 namespace mae::distributed {
 
+std::string failure_reason(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = torch_error != nullptr ? torch_error->what_without_backtrace() : error.what();
+  return message.substr(0, message.find('\n'));
+}
+
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options) {
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(options.port);
@@ -22,7 +28,7 @@ c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options) {
     return c10::make_intrusive<c10d::TCPStore>(options.host, store_options);
   } catch (const std::exception& error) {
     throw Error(text("cannot ", options.is_server ? "host" : "reach", " the rendezvous store at ", options.host, ":",
-                    options.port, ": ", error.what()));
+                    options.port, ": ", failure_reason(error)));
   }
 }
 

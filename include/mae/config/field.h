@@ -68,7 +68,9 @@ struct Field {
     return *this;
   }
 
-  bool is_flag() const { return std::holds_alternative<bool*>(target) || std::holds_alternative<OptionalBool*>(target); }
+  bool is_flag() const {
+    return std::holds_alternative<bool*>(target) || std::holds_alternative<OptionalBool*>(target);
+  }
 };
 
 // The value as the reference would print it: 64, 0.001, None, True, 'pixel', [0.1, 0.9].

@@ -18,6 +18,9 @@ struct TcpStoreOptions {
 
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const TcpStoreOptions& options);
 
+// What went wrong in a c10d call, in one line: LibTorch's message without its C++ backtrace.
+std::string failure_reason(const std::exception& error);
+
 // Gloo over TCP on the interface that `hostname` resolves to; with an empty hostname, on the interfaces that
 // GLOO_SOCKET_IFNAME lists (comma-separated, as torch.distributed reads it), else on the one this machine's name
 // resolves to. Every collective fails after `timeout`.
