@@ -25,23 +25,23 @@ constexpr std::string_view kUsage =
 
 int bench_step(int argc, const char* const* argv) {
   mae::config::StepBenchConfig config;
-  return mae::apps::run_app({"mae_bench step", "Training-step (or inference) throughput of one job",
-                             "Example: mae_bench step --job pretrain --model mae_vit_base_patch16 --batch_size 16\n"
-                             "More: docs/BENCHMARKS.md\n"}, config, argc,
-                            argv, [&] {
-                              mae::jobs::BatchSource batches;
-                              if (!config.data.empty()) {
+  return mae::apps::run_app(
+      {"mae_bench step", "Training-step (or inference) throughput of one job",
+       "Example: mae_bench step --job pretrain --model mae_vit_base_patch16 --batch_size 16\n"
+       "More: docs/BENCHMARKS.md\n"},
+      config, argc, argv, [&] {
+        mae::jobs::BatchSource batches;
+        if (!config.data.empty()) {
 #ifdef MAE_WITH_DATA
-                                batches = mae::jobs::loader_batches(config);
+          batches = mae::jobs::loader_batches(config);
 #else
                                 throw mae::UsageError(
                                     "--data: this build has no data layer (configured with -DMAE_WITH_DATA=OFF)");
 #endif
-                              }
-                              const auto result = mae::jobs::run_step_bench(config, batches);
-                              std::cout << (config.json ? mae::jobs::to_json(config, result) + "\n"
-                                                        : mae::jobs::describe(config, result));
-                            });
+        }
+        const auto result = mae::jobs::run_step_bench(config, batches);
+        std::cout << (config.json ? mae::jobs::to_json(config, result) + "\n" : mae::jobs::describe(config, result));
+      });
 }
 
 #ifdef MAE_WITH_DATA
@@ -49,7 +49,8 @@ int bench_data(int argc, const char* const* argv) {
   mae::config::DataBenchConfig config;
   return mae::apps::run_app(
       {"mae_bench data", "Images/s of the pre-training input pipeline",
-       "Example: mae_bench data --data data/bench --workers 2\nMore: docs/BENCHMARKS.md\n"}, config, argc, argv, [&] {
+       "Example: mae_bench data --data data/bench --workers 2\nMore: docs/BENCHMARKS.md\n"},
+      config, argc, argv, [&] {
         const auto r = mae::jobs::run_data_bench(config);
         std::cout << mae::text("mae-cpp data pipeline: ", r.images, " images, ", config.workers, " worker thread(s), ",
                                "input ", config.input_size, ": ", static_cast<int64_t>(r.median_images_per_second),

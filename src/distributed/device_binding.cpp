@@ -13,7 +13,8 @@ c10::Device bind_device(const std::string& device, const LaunchEnv& launch, int 
     return asked;
   }
   if (device_count < 1) {
-    throw UsageError(text("--device ", device, ": CUDA is not available on this machine (LibTorch sees no GPU); use "
+    throw UsageError(text("--device ", device,
+                          ": CUDA is not available on this machine (LibTorch sees no GPU); use "
                           "--device cpu"));
   }
   if (!asked.has_index()) {
@@ -22,13 +23,16 @@ c10::Device bind_device(const std::string& device, const LaunchEnv& launch, int 
   }
   if (asked.index() >= device_count) {
     throw UsageError(text("--device ", device, ": this process sees ", device_count, " GPU",
-                          device_count == 1 ? "" : "s", " (cuda:0", device_count > 1 ? text("..cuda:", device_count - 1) : "",
+                          device_count == 1 ? "" : "s", " (cuda:0",
+                          device_count > 1 ? text("..cuda:", device_count - 1) : "",
                           "); check CUDA_VISIBLE_DEVICES or the scheduler's GPU binding"));
   }
   if (launch.distributed() && launch.local_world_size > 1) {
-    throw UsageError(text("--device ", device, " with ", launch.local_world_size, " processes on this node would put "
-                          "all of them on GPU ", static_cast<int>(asked.index()), ": use --device cuda (each rank then takes cuda:",
-                          "LOCAL_RANK % number of visible GPUs)"));
+    throw UsageError(text("--device ", device, " with ", launch.local_world_size,
+                          " processes on this node would put "
+                          "all of them on GPU ",
+                          static_cast<int>(asked.index()),
+                          ": use --device cuda (each rank then takes cuda:", "LOCAL_RANK % number of visible GPUs)"));
   }
   return asked;
 }

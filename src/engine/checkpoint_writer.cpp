@@ -67,7 +67,8 @@ void check_finite(const std::vector<std::pair<std::string, at::Tensor>>& tensors
     return;
   }
   const int64_t first = at::argmin(all.to(at::kInt)).item<int64_t>();
-  throw Error(text("'", tensors[static_cast<std::size_t>(first)].first, "' holds NaN or inf: the training state is "
+  throw Error(text("'", tensors[static_cast<std::size_t>(first)].first,
+                   "' holds NaN or inf: the training state is "
                    "broken, so no checkpoint is written (the ones on disk are those of the last healthy epoch)"));
 }
 

@@ -27,7 +27,7 @@ LaunchEnv launched(int local_rank, int local_world_size) {
 TEST(DeviceBinding, BareCudaBecomesAnExplicitGpu) {
   EXPECT_EQ(bind_device("cpu", LaunchEnv{}, 0, 0), c10::Device(c10::kCPU));
   EXPECT_EQ(bind_device("cuda", LaunchEnv{}, 4, 2), c10::Device("cuda:2"));  // one process: CUDA's current device
-  for (int local_rank = 0; local_rank < 8; ++local_rank) {                  // 8 GPUs visible to each of 8 ranks
+  for (int local_rank = 0; local_rank < 8; ++local_rank) {                   // 8 GPUs visible to each of 8 ranks
     EXPECT_EQ(bind_device("cuda", launched(local_rank, 8), 8, 0).index(), local_rank);
   }
   // SLURM --gpus-per-task=1: every rank sees only its own GPU, as cuda:0 (util/misc.py's local_rank % count).
@@ -49,8 +49,9 @@ TEST(DeviceBinding, MissingGpusAreNamed) {
   EXPECT_EQ(mae::test::error_of<mae::UsageError>([] { bind_device("cuda:4", LaunchEnv{}, 2, 0); }),
             "--device cuda:4: this process sees 2 GPUs (cuda:0..cuda:1); check CUDA_VISIBLE_DEVICES or the "
             "scheduler's GPU binding");
-  EXPECT_NE(mae::test::error_of<mae::UsageError>([] { bind_device("cuda", launched(0, 2), 0, 0); })
-                .find("CUDA is not available"),
+  EXPECT_NE(mae::test::error_of<mae::UsageError>([] {
+              bind_device("cuda", launched(0, 2), 0, 0);
+            }).find("CUDA is not available"),
             std::string::npos);
   // This process's own CUDA runtime: without a GPU, asking for one is a usage error, the CPU always binds.
   EXPECT_EQ(bind_device("cpu", LaunchEnv{}), c10::Device(c10::kCPU));

@@ -62,7 +62,8 @@ TEST(CheckpointWriter, WritesTheSnapshotNotWhatTrainingChangedSince) {
     ASSERT_FALSE(state.empty());
     EXPECT_DOUBLE_EQ(state.begin()->value().toGenericDict().at("step").toTensor().item<double>(), 1.0);
   }
-  // checkpoint-last.pth may share checkpoint-0.pth's file (a hard link): replacing it must leave checkpoint-0 as it was.
+  // checkpoint-last.pth may share checkpoint-0.pth's file (a hard link): replacing it must leave checkpoint-0 as it
+  // was.
   writer.submit({(dir / "checkpoint-1.pth").string(), last}, training.snapshot(1));
   writer.wait();
   EXPECT_EQ(mae::engine::load_training_checkpoint(last).epoch, 1);

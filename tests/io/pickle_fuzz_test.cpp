@@ -2,10 +2,9 @@
 // the zip level, where CRCs catch most, and inside the pickle itself, repackaged with fresh CRCs so that the
 // unpickler sees every damaged byte), containers nested 200,000 deep, a list that contains itself, and declared
 // sizes far beyond the file. Runs in about a second.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include <caffe2/serialize/inline_container.h>
 
 #include <fstream>
 #include <random>

@@ -1,10 +1,9 @@
 // The MAE on a GPU computes what it computes on the CPU: the training loss and every parameter's gradient, on the
 // same weights, images and masking noise, in fp32 and under bf16 autocast. Skipped without a GPU (CI has none);
 // scripts/gpu_check.sh runs it on one.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include <ATen/Context.h>
 
 #include "mae/engine/autocast.h"
 #include "mae/models/mae.h"

@@ -20,8 +20,8 @@ TEST(CMakeConfigure, ABuildFolderRefusesAnotherLibTorch) {
                                  " -G Ninja -DMAE_BUILD_TESTS=OFF -DMAE_WITH_DATA=OFF -DMAE_USE_CCACHE=OFF");
   ASSERT_EQ(first.exit_code, 0) << first.output;
   std::filesystem::create_directories(dir / "cluster-libtorch");
-  const auto other = run_command("cmake -S " + source + " -B " + build + " -DCMAKE_PREFIX_PATH=" +
-                                 shell_quote((dir / "cluster-libtorch").string()));
+  const auto other = run_command("cmake -S " + source + " -B " + build +
+                                 " -DCMAKE_PREFIX_PATH=" + shell_quote((dir / "cluster-libtorch").string()));
   EXPECT_NE(other.exit_code, 0) << other.output;
   // CMake wraps its messages at any space: compare with every run of whitespace as one space.
   const std::string message = std::regex_replace(other.output, std::regex(R"(\s+)"), " ");

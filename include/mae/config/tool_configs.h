@@ -28,7 +28,7 @@ class VisualizeConfig : public Settings {
 // mae_bench step: one job's training step (or inference) timed on synthetic or real data.
 class StepBenchConfig : public Settings {
  public:
-  std::string job = "pretrain";               // pretrain | finetune | linprobe | inference
+  std::string job = "pretrain";                // pretrain | finetune | linprobe | inference
   std::string model = "mae_vit_base_patch16";  // an MAE or a classifier name; each job takes the matching one
   int batch_size = 16;
   int input_size = 224;

@@ -15,7 +15,7 @@ namespace mae::jobs {
 BatchSource loader_batches(const config::StepBenchConfig& config);
 
 struct DataBenchResult {
-  int64_t images = 0;                      // in the folder
+  int64_t images = 0;                     // in the folder
   double median_images_per_second = 0.0;  // over the timed epochs
   int timed_epochs = 0;
 };

@@ -16,10 +16,11 @@ struct EvalStats {
 };
 
 // The loss meter averages batches, accuracy samples. The loader must leave unreadable images out
-// (LoaderOptions::replace_unreadable false), so that the accuracy counts only images that were read. In a multi-process job rank 0's buffers (the linear probe's
-// BatchNorm statistics) are first copied to every rank, as the reference's first forward of the DDP model does, so
-// that all ranks evaluate the same model; with --dist_eval (a sharded `loader`) each rank evaluates its shard and the
-// meters are summed over the ranks; without it every rank evaluates the whole set, as the reference.
+// (LoaderOptions::replace_unreadable false), so that the accuracy counts only images that were read. In a multi-process
+// job rank 0's buffers (the linear probe's BatchNorm statistics) are first copied to every rank, as the reference's
+// first forward of the DDP model does, so that all ranks evaluate the same model; with --dist_eval (a sharded `loader`)
+// each rank evaluates its shard and the meters are summed over the ranks; without it every rank evaluates the whole
+// set, as the reference.
 EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
                    const distributed::DataParallel& parallel);
 
