@@ -46,13 +46,21 @@ void walk(const fs::path& folder, std::vector<fs::path>& ancestors,
   ancestors.push_back(real);
   for (; entries != fs::directory_iterator(); entries.increment(error)) {
     const fs::path path = entries->path();
+    // The type readdir reported, as os.walk's scandir: no stat() per file on a cluster filesystem. Only a symlink
+    // is followed, and one whose target cannot be reached is reported.
     std::error_code status_error;
-    const auto status = fs::status(path, status_error);  // follows symlinks
+    fs::file_type type = entries->symlink_status(status_error).type();
+    if (!status_error && type == fs::file_type::symlink) {
+      type = fs::status(path, status_error).type();
+      if (!status_error && type == fs::file_type::not_found) {
+        status_error = std::make_error_code(std::errc::no_such_file_or_directory);
+      }
+    }
     if (status_error) {
       unreadable.push_back(text(path.string(), " (", status_error.message(), ")"));
-    } else if (fs::is_directory(status)) {
+    } else if (type == fs::file_type::directory) {
       walk(path, ancestors, found, unreadable);
-    } else if (fs::is_regular_file(status) && is_image(path)) {
+    } else if (type == fs::file_type::regular && is_image(path)) {
       found.emplace_back(path.parent_path().string(), path.filename().string());
     }
   }

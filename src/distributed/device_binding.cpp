@@ -27,7 +27,8 @@ c10::Device bind_device(const std::string& device, const LaunchEnv& launch, int 
                           device_count > 1 ? text("..cuda:", device_count - 1) : "",
                           "); check CUDA_VISIBLE_DEVICES or the scheduler's GPU binding"));
   }
-  if (launch.distributed() && launch.local_world_size > 1) {
+  // With one visible GPU per rank (SLURM --gpus-per-task=1) every rank's cuda:0 is a GPU of its own.
+  if (launch.distributed() && launch.local_world_size > 1 && device_count > 1) {
     throw UsageError(text("--device ", device, " with ", launch.local_world_size,
                           " processes on this node would put "
                           "all of them on GPU ",

@@ -24,6 +24,13 @@ AutocastScope::~AutocastScope() {
   at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
 }
 
+std::string describe(const Precision& precision) {
+  if (!precision.autocast) {
+    return "fp32";
+  }
+  return precision.loss_scaling ? "fp16 autocast with loss scaling" : "bf16 autocast";
+}
+
 Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16) {
   if (amp == "bf16" || (amp == "auto" && cuda && native_bf16)) {
     return {c10::ScalarType::BFloat16, false};

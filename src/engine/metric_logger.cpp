@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 #include <stdexcept>
 
@@ -22,6 +23,9 @@ void SmoothedValue::update(double value, int64_t n) {
 }
 
 double SmoothedValue::median() const {
+  if (window_.empty()) {  // a meter no batch updated (every image of a shard unreadable): nothing to report
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   std::vector<double> sorted(window_.begin(), window_.end());
   std::sort(sorted.begin(), sorted.end());
   return sorted[(sorted.size() - 1) / 2];

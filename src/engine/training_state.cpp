@@ -59,6 +59,8 @@ void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, cons
     paths.push_back((std::filesystem::path(config.output_dir) / name).string());
   }
   // Serialised and written once; the other names due (checkpoint-last.pth) are links to (or copies of) that file.
+  // The previous write finishes before this snapshot is taken, so that rank 0 never holds two copies of the state.
+  writer.wait();
   writer.submit(std::move(paths), snapshot_training_state(model, optimizer, scaler, epoch, config_as_dict(config)));
 }
 

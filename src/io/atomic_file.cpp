@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -110,7 +112,13 @@ RemovedFiles remove_stale_temporaries(const std::string& folder) {
     if (!entry.is_regular_file(error) || !std::regex_match(name, match, temporary)) {
       continue;
     }
-    const auto pid = static_cast<pid_t>(std::stoll(match[1].str()));
+    int64_t number = 0;
+    const std::string digits = match[1].str();
+    const auto [end, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (parse_error != std::errc() || number <= 0 || number > std::numeric_limits<pid_t>::max()) {
+      continue;  // not a process id of ours
+    }
+    const auto pid = static_cast<pid_t>(number);
     const bool running = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
     if (running) {
       continue;
@@ -126,7 +134,8 @@ RemovedFiles remove_stale_temporaries(const std::string& folder) {
 
 void link_or_copy_atomically(const std::string& from, const std::string& to) {
   const std::string temporary = text(to, ".tmp.", ::getpid());
-  std::filesystem::remove(temporary);
+  std::error_code stale;
+  std::filesystem::remove(temporary, stale);
   if (::link(from.c_str(), temporary.c_str()) != 0) {
     copy_file_atomically(from, to);  // no hard links here (another filesystem, some network mounts)
     return;
@@ -134,7 +143,8 @@ void link_or_copy_atomically(const std::string& from, const std::string& to) {
   std::error_code error;
   std::filesystem::rename(temporary, to, error);
   if (error) {
-    std::filesystem::remove(temporary);
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
     throw IoError(text("cannot move '", temporary, "' to '", to, "': ", error.message()));
   }
   sync_folder_of(to);

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "mae/io/storage_types.h"
 #include "mae/util/error.h"
@@ -25,14 +26,17 @@ struct Item {
   std::string name;            // global / skipped_object: "module.name"
   std::vector<Item> elements;  // tuple
   int depth = 0;               // tuple: its nesting depth (containers inside containers), counting itself
+  int64_t weight = 1;          // how many Items it is, elements included: what copying it costs
 
   static Item of(c10::IValue v) { return Item{Kind::value, std::move(v), {}, {}}; }
 };
 
 // A torch.save file nests a few levels (a checkpoint dict, the optimizer's state, a tensor's tuples). Python reads
 // deeper pickles, but a hostile or broken one nested hundreds of thousands of levels would overflow the C++ stack when
-// the value is destroyed or walked: such a pickle is an error instead.
+// the value is destroyed or walked: such a pickle is an error instead. Likewise a pickle that duplicates tuples
+// into exponentially many items (DUP, memo gets) before it is done.
 constexpr int kMaxNesting = 1000;
+constexpr int64_t kMaxCopiedItems = int64_t{1} << 24;
 
 c10::impl::GenericDict new_dict() {
   return c10::impl::GenericDict(c10::AnyType::get(), c10::AnyType::get());
@@ -113,6 +117,11 @@ class Unpickler {
   int depth_of(const Item& item) const;
   void check_insertion(const c10::IValue& target, const Item& child);
   Item make_tuple(std::vector<Item> elements);
+  // A copy of `item` (DUP, memo put and get), charged against kMaxCopiedItems.
+  Item copy_of(const Item& item);
+  bool is_container(const c10::IValue& value) const {
+    return value.isList() || value.isGenericDict() || value.isTuple();
+  }
   void set_items(Item& target, std::vector<Item>& key_values);
   void append_items(Item& target, std::vector<Item>& values);
   Item call(const Item& callable, std::vector<Item> args);
@@ -127,43 +136,70 @@ class Unpickler {
   std::vector<Item> stack_;
   std::unordered_map<uint32_t, Item> memo_;
   std::unordered_map<std::string, c10::Storage> storages_;  // shared by every tensor viewing the same storage
-  std::unordered_map<const void*, int> container_depth_;     // lists, dicts and tuples made so far, by identity
+  // Every list, dict and tuple made so far, by identity (held, so that an address is never reused), with its depth.
+  // Python's pickler completes a container before it puts it into another; one that changes after that (outer
+  // first, or into a cycle) would make recorded depths wrong, so it is refused (`nested_`).
+  std::unordered_map<const void*, std::pair<c10::IValue, int>> containers_;
+  std::unordered_set<const void*> nested_;
+  int64_t copied_items_ = 0;
 };
+
+Item Unpickler::copy_of(const Item& item) {
+  copied_items_ += item.weight;
+  if (copied_items_ > kMaxCopiedItems) {
+    fail(text("the pickle copies more than ", kMaxCopiedItems, " items (a tuple duplicated over and over)"));
+  }
+  return item;
+}
 
 int Unpickler::depth_of(const Item& item) const {
   if (item.kind == Item::Kind::tuple) {
     return item.depth;
   }
   const c10::IValue& value = item.value;
-  if (!value.isList() && !value.isGenericDict() && !value.isTuple()) {
+  if (!is_container(value)) {
     return 0;
   }
-  const auto found = container_depth_.find(value.internalToPointer());
-  return found == container_depth_.end() ? 1 : found->second;
+  const auto found = containers_.find(value.internalToPointer());
+  return found == containers_.end() ? 1 : found->second.second;
 }
 
 void Unpickler::check_insertion(const c10::IValue& target, const Item& child) {
-  if (child.kind == Item::Kind::value && child.value.isPtrType() &&
-      child.value.internalToPointer() == target.internalToPointer()) {
+  const void* target_id = target.internalToPointer();
+  if (child.kind == Item::Kind::value && child.value.isPtrType() && child.value.internalToPointer() == target_id) {
     fail("a container that contains itself");
+  }
+  if (nested_.contains(target_id)) {
+    fail("a container changed after it was put into another (no torch.save file does this)");
   }
   const int depth = depth_of(child) + 1;
   if (depth > kMaxNesting) {
     fail(text("containers nested more than ", kMaxNesting, " levels deep"));
   }
-  int& recorded = container_depth_[target.internalToPointer()];
+  auto& [held, recorded] = containers_[target_id];
+  held = target;
   recorded = std::max({recorded, depth, 1});
+  if (child.kind == Item::Kind::value && is_container(child.value)) {
+    nested_.insert(child.value.internalToPointer());
+    containers_.try_emplace(child.value.internalToPointer(), child.value, depth - 1);
+  }
 }
 
 Item Unpickler::make_tuple(std::vector<Item> elements) {
   int depth = 0;
+  int64_t weight = 1;
   for (const auto& element : elements) {
     depth = std::max(depth, depth_of(element));
+    weight += element.weight;
+    if (element.kind == Item::Kind::value && is_container(element.value)) {
+      nested_.insert(element.value.internalToPointer());
+      containers_.try_emplace(element.value.internalToPointer(), element.value, depth_of(element));
+    }
   }
   if (depth + 1 > kMaxNesting) {
     fail(text("containers nested more than ", kMaxNesting, " levels deep"));
   }
-  return Item{Item::Kind::tuple, {}, {}, std::move(elements), depth + 1};
+  return Item{Item::Kind::tuple, {}, {}, std::move(elements), depth + 1, weight};
 }
 
 c10::IValue Unpickler::to_value(const Item& item) {
@@ -176,7 +212,7 @@ c10::IValue Unpickler::to_value(const Item& item) {
         elements.push_back(to_value(element));
       }
       c10::IValue tuple = c10::ivalue::Tuple::create(std::move(elements));
-      container_depth_[tuple.internalToPointer()] = item.depth;
+      containers_[tuple.internalToPointer()] = {tuple, item.depth};
       return tuple;
     }
     case Item::Kind::global:
@@ -428,9 +464,9 @@ c10::IValue Unpickler::run() {
         break;
       }
       case 'Q': stack_.push_back(load_persistent(pop())); break;             // BINPERSID
-      case 'q': memo_[read_le<uint8_t>()] = top(); break;                    // BINPUT
-      case 'r': memo_[read_le<uint32_t>()] = top(); break;                   // LONG_BINPUT
-      case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;  // MEMOIZE
+      case 'q': memo_[read_le<uint8_t>()] = copy_of(top()); break;                    // BINPUT
+      case 'r': memo_[read_le<uint32_t>()] = copy_of(top()); break;                   // LONG_BINPUT
+      case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = copy_of(top()); break;  // MEMOIZE
       case 'h':
       case 'j': {  // BINGET / LONG_BINGET
         const uint32_t index = opcode == 'h' ? read_le<uint8_t>() : read_le<uint32_t>();
@@ -438,12 +474,12 @@ c10::IValue Unpickler::run() {
         if (found == memo_.end()) {
           fail(text("memo entry ", index, " is missing"));
         }
-        stack_.push_back(found->second);
+        stack_.push_back(copy_of(found->second));
         break;
       }
       case '0': pop(); break;                    // POP
       case '1': pop_to_mark(); break;            // POP_MARK
-      case '2': stack_.push_back(top()); break;  // DUP
+      case '2': stack_.push_back(copy_of(top())); break;  // DUP
       default: fail(text("unsupported pickle opcode 0x", std::hex, static_cast<int>(opcode)));
     }
   }

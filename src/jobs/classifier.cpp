@@ -129,8 +129,9 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
           at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           at::Tensor targets = batch.labels.to(context.device, /*non_blocking=*/true);
           if (recipe.mixup) {  // on the device, as the reference; a random stream of its own, apart from the samples'
-            data::Rng rng(static_cast<uint64_t>(config.seed) ^ 0x6d69787570ULL, static_cast<uint64_t>(epoch),
-                          static_cast<uint64_t>(step));
+            // Per rank, as the reference's numpy seeded with seed + rank: each rank draws its own lambda and box.
+            data::Rng rng(static_cast<uint64_t>(config.seed + context.rank()) ^ 0x6d69787570ULL,
+                          static_cast<uint64_t>(epoch), static_cast<uint64_t>(step));
             targets = recipe.mixup->apply(images, targets, rng).targets;
           }
           const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);

@@ -18,6 +18,11 @@ EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, c
   parallel.broadcast_buffers();
   loader.start_epoch(0);
   engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
+  // Every rank has the same meters, in the same order, even when none of its batches held a readable image: their
+  // reduction over the ranks must pair up.
+  for (const char* meter : {"loss", "acc1", "acc5"}) {
+    logger.add_meter(meter, engine::SmoothedValue());
+  }
   std::vector<double> counts{0.0, 0.0};  // images evaluated, images left out (unreadable)
   for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
     auto batch = loader.next();

@@ -35,11 +35,7 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
   const bool cuda = context.device.is_cuda();
   context.precision = engine::resolve_precision(config.amp, cuda, cuda && engine::has_native_bf16(context.device));
   torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank()));
-  const engine::Precision& precision = context.precision;
-  log::info(text("device: ", context.device.str(), ", precision: ",
-                 !precision.autocast           ? "fp32"
-                 : precision.loss_scaling ? "fp16 autocast with loss scaling"
-                                          : "bf16 autocast"));
+  log::info(text("device: ", context.device.str(), ", precision: ", engine::describe(context.precision)));
   return context;
 }
 

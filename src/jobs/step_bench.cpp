@@ -196,6 +196,8 @@ StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSour
   }
   result.peak_memory_bytes = peak_memory(device);
   result.memory_kind = device.is_cuda() ? "CUDA allocator peak" : "peak RSS";
+  result.device = device.str();
+  result.precision = engine::describe(precision);
   result.threads = at::get_num_threads();
   return result;
 }
@@ -209,7 +211,8 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
       {"batch_size", o.batch_size},
       {"input_size", o.input_size},
       {"amp", o.amp},
-      {"device", o.device},
+      {"precision", r.precision},
+      {"device", r.device},
       {"data", o.data.empty() ? "synthetic" : o.data},
       {"threads", r.threads},
       {"architecture",
@@ -236,7 +239,7 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
 
 std::string describe(const config::StepBenchConfig& o, const StepBenchResult& r) {
   return text("mae-cpp ", o.job, " step, ", o.model, " at ", o.input_size, " px, batch ", o.batch_size, ", ",
-              o.amp == "off" ? "fp32" : o.amp, " on ", o.device, " (", r.threads, " threads), ",
+              r.precision, " on ", r.device, " (", r.threads, " threads), ",
               o.data.empty() ? "synthetic data" : "data from " + o.data, ":\n", "  step time ",
               fixed(r.median_step_seconds * 1e3, 1), " ms (median of ", o.iters, " after ", o.warmup, " warm-up), ",
               fixed(r.images_per_second, 2), " images/s\n", "  model FLOPs ", fixed(r.flops_per_image / 1e9, 2),

@@ -43,6 +43,8 @@ TEST(DeviceBinding, AnExplicitGpuIsKeptWhereOnlyOneRankOfTheNodeTakesIt) {
             std::string::npos)
       << shared;
   EXPECT_NE(shared.find("use --device cuda"), std::string::npos) << shared;
+  // One visible GPU per rank (SLURM --gpus-per-task=1): each rank's cuda:0 is its own.
+  EXPECT_EQ(bind_device("cuda:0", launched(3, 8), 1, 0), c10::Device("cuda:0"));
 }
 
 TEST(DeviceBinding, MissingGpusAreNamed) {

@@ -1,7 +1,7 @@
 // A hostile or broken .pth file gives an error, never a crash: random byte flips and truncations of a real file (at
 // the zip level, where CRCs catch most, and inside the pickle itself, repackaged with fresh CRCs so that the
-// unpickler sees every damaged byte), containers nested 200,000 deep, a list that contains itself, and declared
-// sizes far beyond the file. Runs in about a second.
+// unpickler sees every damaged byte), containers nested 200,000 deep (inner-first and outer-first), a tuple doubled
+// into 2^80 items, a list that contains itself, and declared sizes far beyond the file. Runs in about a second.
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -111,6 +111,20 @@ TEST(PickleFuzz, DeepNestingSelfReferenceAndHugeSizesAreErrors) {
   const std::string shallow = "\x80\x02" + std::string(999, ']') + std::string(998, 'a') + ".";
   write_pth(path, shallow, {});
   EXPECT_TRUE(mae::io::load_pth(path).isList());
+  // The same depth built outer-first through the memo (new list, LONG_BINPUT, APPEND it to the previous one, POP,
+  // LONG_BINGET it back), which the depth recorded at each insertion alone would miss.
+  std::string outer_first = "\x80\x02]";
+  for (uint32_t i = 1; i <= 2000; ++i) {
+    const auto index = std::string(reinterpret_cast<const char*>(&i), sizeof i);
+    outer_first += "]r" + index + "a0j" + index;
+  }
+  EXPECT_NE(error_of(outer_first + ".").find("changed after it was put into another"), std::string::npos);
+  // A tuple doubled 80 times over (DUP, TUPLE2): 2^80 items from 160 bytes.
+  std::string doubling = "\x80\x02N";
+  for (int i = 0; i < 80; ++i) {
+    doubling += "2\x86";
+  }
+  EXPECT_NE(error_of(doubling + ".").find("copies more than"), std::string::npos);
   // A list appended to itself: EMPTY_LIST, MEMOIZE, BINGET 0, APPEND.
   EXPECT_NE(error_of(std::string("\x80\x04]\x94h") + '\0' + "a.").find("contains itself"), std::string::npos);
   // A string that declares 2^62 bytes: BINUNICODE8.

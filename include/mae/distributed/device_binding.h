@@ -17,8 +17,9 @@ namespace mae::distributed {
 //                                  cluster that binds one GPU per task (SLURM --gpus-per-task=1) shows each rank
 //                                  only cuda:0, and a node with 8 visible GPUs gives local rank r cuda:r
 //   cuda:N, one process per node -> cuda:N
-//   cuda:N, several on a node   -> UsageError: every rank of the node would take the same GPU (NCCL: "Duplicate
-//                                  GPU detected")
+//   cuda:N, several on a node   -> UsageError when each rank sees several GPUs: every rank of the node would take
+//                                  the same one (NCCL: "Duplicate GPU detected"); with one visible GPU per rank,
+//                                  cuda:0 is each rank's own
 // UsageError as well when a GPU is asked for and none is visible, or N is not below device_count.
 c10::Device bind_device(const std::string& device, const LaunchEnv& launch, int device_count, int current_device);
 

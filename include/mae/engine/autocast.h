@@ -22,6 +22,9 @@ struct Precision {
 // GPUs (the reference's V100s), where bf16 would only be emulated.
 Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16);
 
+// "fp32", "bf16 autocast" or "fp16 autocast with loss scaling": what a run's logs and benchmarks report.
+std::string describe(const Precision& precision);
+
 // Whether the GPU `device` has native bf16: compute capability 8.0 (Ampere) or later.
 bool has_native_bf16(const c10::Device& device);
 

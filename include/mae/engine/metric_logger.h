@@ -23,7 +23,7 @@ class SmoothedValue {
   double median() const;  // torch.tensor(window).median(): the lower middle value
   double average() const;
   double global_average() const;
-  double value() const { return window_.back(); }
+  double value() const { return window_.empty() ? global_average() : window_.back(); }
   std::string str() const;
   // synchronize_between_processes: count and total summed over the ranks (the window stays local, as the reference).
   void synchronize(const SumAcrossRanks& sum);

@@ -23,6 +23,8 @@ struct StepBenchResult {
   std::optional<double> mfu;  // achieved / peak
   int64_t peak_memory_bytes = 0;
   std::string memory_kind;  // "peak RSS" on the CPU, "CUDA allocator peak" on a GPU
+  std::string device;       // the device that ran (an explicit cuda:N)
+  std::string precision;    // what --amp resolved to: "fp32", "bf16 autocast", "fp16 autocast with loss scaling"
   int threads = 0;
 };
 
