@@ -51,7 +51,7 @@ c10::IValue Optimizer::state_dict() const {
     }
     auto entry = any_dict();
     for (const auto& [key, tensor] : state_[index]) {
-      entry.insert(key, tensor.cpu());
+      entry.insert(key, tensor);  // the live tensor, as torch's state_dict(): snapshot_training_state copies it
     }
     state.insert(static_cast<int64_t>(index), entry);
   }

@@ -26,7 +26,8 @@ class Optimizer {
   // Every parameter, in group order (the indices of state_dict()).
   std::vector<at::Tensor> parameters() const;
 
-  // {'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}
+  // {'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}. The state's tensors are the
+  // optimizer's own, on their device, as torch's: whoever keeps them copies them (snapshot_training_state does).
   c10::IValue state_dict() const;
   // Restores the per-parameter state; the group layout must be the same (names the first difference otherwise).
   void load_state_dict(const c10::IValue& state_dict);
