@@ -38,12 +38,18 @@ std::vector<int64_t> sampler_indices(int64_t dataset_size, int64_t epoch, uint64
   return mine;
 }
 
+namespace {
+
+// Batches alive at once: up to two rounds queued and one being made per worker, and the consumer's.
+std::size_t batches_in_flight(int num_workers) { return 3 * static_cast<std::size_t>(std::max(num_workers, 0)) + 2; }
+
+}  // namespace
+
 DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOptions options)
     : dataset_(std::move(dataset)),
       transform_(std::move(transform)),
       options_(options),
-      // Batches in flight: up to two rounds queued and one being made per worker, and the consumer's.
-      batch_buffers_(3 * static_cast<std::size_t>(std::max(options.num_workers, 0)) + 2) {
+      batch_buffers_(batches_in_flight(options.num_workers)) {
   if (options_.batch_size < 1 || options_.num_workers < 0) {
     throw UsageError("the loader needs batch_size >= 1 and num_workers >= 0");
   }
@@ -53,7 +59,7 @@ DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOpt
     const auto& shape = transform_.shape;
     const auto bytes = static_cast<uint64_t>(options_.batch_size * shape[0] * shape[1] * shape[2]) * sizeof(float);
     const uint64_t block = std::bit_ceil(bytes);
-    const uint64_t blocks = 3 * static_cast<uint64_t>(std::max(options_.num_workers, 0)) + 4;
+    const uint64_t blocks = batches_in_flight(options_.num_workers) + 2;
     log::info(text("pinned memory for batches: at most ", blocks, " x ", block >> 20, " MiB = ",
                    fixed(static_cast<double>(blocks * block) / (1 << 30), 1), " GiB (--num_workers sets it)"));
   }
