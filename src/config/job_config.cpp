@@ -58,6 +58,11 @@ void JobConfig::describe(std::vector<Field>& f) {
   f.push_back(amp_field(&amp));
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
+  f.emplace_back("preemption_deadline", &preemption_deadline, "Seconds after SIGTERM/SIGUSR1 within which the job "
+                                                             "must have written its checkpoint, else it ends at once "
+                                                             "(0: no deadline; docs/training.md)")
+      .at_least(0)
+      .ours();
 }
 
 void JobConfig::validate_rules() const {

@@ -87,15 +87,18 @@ void DataLoader::stop_workers() {
   stopping_ = false;
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop_workers();
+  if (first_batch < 0 || first_batch > batches_per_epoch()) {
+    throw Error(text("an epoch of ", batches_per_epoch(), " batches cannot start at batch ", first_batch));
+  }
   epoch_ = epoch;
   indices_ = sampler_indices(static_cast<int64_t>(dataset_.size()), epoch, options_.seed, options_.rank,
                              options_.world_size, options_.shuffle);
-  next_batch_ = 0;
+  next_batch_ = first_batch;
   skipped_ = 0;
   for (int worker = 0; worker < options_.num_workers; ++worker) {
-    workers_.emplace_back([this, worker] { worker_loop(worker); });
+    workers_.emplace_back([this, worker, first_batch] { worker_loop(worker, first_batch); });
   }
 }
 
@@ -145,10 +148,10 @@ Batch DataLoader::load_batch(int64_t batch_index) {
   return {images, labels};
 }
 
-void DataLoader::worker_loop(int worker) {
-  // Worker w makes batches w, w + W, w + 2W, ..., staying at most two rounds ahead of the consumer.
+void DataLoader::worker_loop(int worker, int64_t first_batch) {
+  // Worker w makes batches first + w, first + w + W, ..., staying at most two rounds ahead of the consumer.
   const int64_t workers = options_.num_workers;
-  for (int64_t batch = worker; batch < batches_per_epoch(); batch += workers) {
+  for (int64_t batch = first_batch + worker; batch < batches_per_epoch(); batch += workers) {
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stopping_ || batch < next_batch_ + 2 * workers; });

@@ -73,6 +73,27 @@ models::NamedTensors tensors_of(const c10::IValue& state_dict, const std::string
 
 double as_double(const c10::IValue& value) { return value.isDouble() ? value.toDouble() : static_cast<double>(value.toInt()); }
 
+EpochPosition read_position(const c10::IValue& value, const std::string& path) {
+  const char* const keys[] = {"epoch", "step", "steps_per_epoch", "world_size", "seed"};
+  const bool complete = value.isGenericDict() && std::ranges::all_of(keys, [&](const char* key) {
+    return value.toGenericDict().contains(key) && value.toGenericDict().at(key).isInt();
+  });
+  if (!complete) {
+    throw UsageError(text("'", path, "': its 'epoch_position' entry is not {epoch, step, steps_per_epoch, world_size, ",
+                          "seed} as integers"));
+  }
+  const auto entries = value.toGenericDict();
+  EpochPosition position{entries.at("epoch").toInt(), entries.at("step").toInt(), entries.at("steps_per_epoch").toInt(),
+                         entries.at("world_size").toInt(), entries.at("seed").toInt()};
+  if (position.epoch < 0 || position.step <= 0 || position.step >= position.steps_per_epoch ||
+      position.world_size < 1) {
+    throw UsageError(text("'", path, "': its 'epoch_position' (epoch ", position.epoch, ", step ", position.step, " of ",
+                          position.steps_per_epoch, ", world size ", position.world_size, ") is not a position inside ",
+                          "an epoch"));
+  }
+  return position;
+}
+
 }  // namespace
 
 c10::IValue config_as_dict(const config::JobConfig& config) {
@@ -106,6 +127,15 @@ void save_training_checkpoint(const std::string& path, const TrainingState& stat
   checkpoint.insert("epoch", state.epoch);
   checkpoint.insert("scaler", scaler);
   checkpoint.insert("args", state.args);
+  if (state.position) {
+    auto position = string_dict();
+    position.insert("epoch", state.position->epoch);
+    position.insert("step", state.position->step);
+    position.insert("steps_per_epoch", state.position->steps_per_epoch);
+    position.insert("world_size", state.position->world_size);
+    position.insert("seed", state.position->seed);
+    checkpoint.insert("epoch_position", position);
+  }
   io::save_pth(path, checkpoint);
 }
 
@@ -137,6 +167,9 @@ TrainingState load_training_checkpoint(const std::string& path) {
   }
   if (checkpoint.contains("args")) {
     state.args = checkpoint.at("args");
+  }
+  if (checkpoint.contains("epoch_position")) {
+    state.position = read_position(checkpoint.at("epoch_position"), path);
   }
   return state;
 }
@@ -171,15 +204,15 @@ std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t 
     names.push_back(checkpoint_file_name(epoch));
   }
   if (save_last) {
-    names.emplace_back("checkpoint-last.pth");
+    names.emplace_back(kLastCheckpointName);
   }
   return names;
 }
 
 std::optional<std::string> find_resume_checkpoint(const std::string& output_dir) {
   const std::filesystem::path folder(output_dir);
-  if (std::filesystem::is_regular_file(folder / "checkpoint-last.pth")) {
-    return (folder / "checkpoint-last.pth").string();
+  if (std::filesystem::is_regular_file(folder / kLastCheckpointName)) {
+    return (folder / kLastCheckpointName).string();
   }
   if (!std::filesystem::is_directory(folder)) {
     return std::nullopt;

@@ -17,12 +17,14 @@
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
 #include "mae/jobs/evaluate.h"
+#include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
+#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
@@ -100,7 +102,9 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   std::unique_ptr<engine::Optimizer> optimizer = recipe.make_optimizer(*model, lr);
   engine::GradScaler scaler(context.precision.loss_scaling);
   TrainingStep training_step(*optimizer, scaler, parallel, {config.accum_iter, recipe.clip_grad});
-  const int64_t start_epoch = engine::resume_training(config, *model, optimizer.get(), &scaler, /*weights_only=*/config.eval);
+  const engine::TrainingStart start =
+      engine::resume_training(config, *model, optimizer.get(), &scaler,
+                              {train_loader.batches_per_epoch(), context.world_size()}, /*weights_only=*/config.eval);
   if (config.eval) {
     if (config.resume.empty()) {
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
@@ -117,13 +121,14 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
     tensorboard.emplace(config.log_dir);
   }
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while training and evaluation go on
+  const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   log::info(text("Start training for ", config.epochs, " epochs"));
-  const auto start = std::chrono::steady_clock::now();
+  const auto start_time = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
-  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+  for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
     // engine_finetune.train_one_epoch: mixup on the batch, then the criterion on the logits.
     const EpochStats train = train_one_epoch(
-        *model, train_loader, training_step, schedule, epoch,
+        *model, train_loader, training_step, schedule, epoch, epoch == start.epoch ? start.step : 0,
         [&](data::Batch& batch, int64_t step) {
           seed_step(config.seed, context.rank(), epoch, step);
           at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
@@ -138,6 +143,12 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
           return recipe.criterion(model->forward(images), targets);
         },
         {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"});
+    if (train.stopped_after) {
+      stop_with_position_checkpoint(
+          config, context, parallel,
+          {epoch, *train.stopped_after, train_loader.batches_per_epoch(), context.world_size(), config.seed}, *model,
+          *optimizer, scaler, checkpoints);
+    }
     if (context.main_process()) {
       engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
@@ -162,7 +173,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
     }
   }
   checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   log::info(text("Training time ", engine::format_duration(seconds)));
 }
 

@@ -9,12 +9,14 @@
 #include "mae/engine/autocast.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
+#include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
+#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
@@ -49,7 +51,8 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   engine::AdamW optimizer(engine::weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
   engine::GradScaler scaler(context.precision.loss_scaling);
   TrainingStep training_step(optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
-  const int64_t start_epoch = engine::resume_training(config, *model, &optimizer, &scaler);
+  const engine::TrainingStart start =
+      engine::resume_training(config, *model, &optimizer, &scaler, {loader.batches_per_epoch(), context.world_size()});
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
 
@@ -58,12 +61,13 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
     tensorboard.emplace(config.log_dir);
   }
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
+  const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   log::info(text("Start training for ", config.epochs, " epochs"));
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+  const auto start_time = std::chrono::steady_clock::now();
+  for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
     // engine_pretrain.train_one_epoch: the MAE loss of the batch.
     const EpochStats stats = train_one_epoch(
-        *model, loader, training_step, schedule, epoch,
+        *model, loader, training_step, schedule, epoch, epoch == start.epoch ? start.step : 0,
         [&](data::Batch& batch, int64_t step) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           seed_step(config.seed, context.rank(), epoch, step);
@@ -71,6 +75,12 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
           return model->training_loss(images, config.mask_ratio);
         },
         {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"});
+    if (stats.stopped_after) {
+      stop_with_position_checkpoint(
+          config, context, parallel,
+          {epoch, *stats.stopped_after, loader.batches_per_epoch(), context.world_size(), config.seed}, *model,
+          optimizer, scaler, checkpoints);
+    }
     if (!context.main_process()) {
       continue;
     }
@@ -80,7 +90,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
     }
   }
   checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   log::info(text("Training time ", engine::format_duration(seconds)));
 }
 

@@ -6,22 +6,35 @@
 #include "mae/engine/metric_logger.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
+#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
 
+namespace {
+
+// Whether any rank has been asked to stop: every rank calls this at the same steps, so all stop at the same one (a
+// signal reaches the ranks of a job at different moments, or only some of them).
+bool stop_agreed(const distributed::DataParallel& parallel) {
+  std::vector<double> asked{StopSignals::requested() ? 1.0 : 0.0};
+  parallel.sum(asked, "agreement on a stop signal");
+  return asked[0] > 0.0;
+}
+
+}  // namespace
+
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, TrainingStep& training_step,
-                           const engine::LrSchedule& schedule, int64_t epoch, const LossFunction& compute_loss,
-                           const StepScalars& scalars) {
+                           const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
+                           const LossFunction& compute_loss, const StepScalars& scalars) {
   model.train();
-  loader.start_epoch(epoch);
+  loader.start_epoch(epoch, first_step);
   const int64_t steps = loader.batches_per_epoch();
   engine::Optimizer& optimizer = training_step.optimizer();
   const distributed::DataParallel& parallel = training_step.parallel();
   engine::MetricLogger logger(text("Epoch: [", epoch, "]"), steps);
   logger.add_meter("lr", engine::SmoothedValue(1, "value6"));
   optimizer.zero_grad();
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = first_step; step < steps; ++step) {
     auto batch = loader.next();
     logger.batch_loaded();
     const double epoch_position = static_cast<double>(step) / static_cast<double>(steps) + static_cast<double>(epoch);
@@ -53,6 +66,11 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, T
       }
     }
     logger.iteration_done(step);
+    if (updated && step + 1 < steps && stop_agreed(parallel)) {
+      log::info(text("Stopping at epoch ", epoch, " after step ", step, " of ", steps, ": ",
+                     *StopSignals::signal_name() != '\0' ? StopSignals::signal_name() : "another rank's stop signal"));
+      return {.stopped_after = step + 1};
+    }
   }
   logger.finish();
   if (parallel.active()) {

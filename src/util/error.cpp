@@ -3,7 +3,10 @@
 namespace mae {
 
 int exit_code_for(const std::exception& error) noexcept {
-  return dynamic_cast<const UsageError*>(&error) != nullptr ? kExitUsage : kExitFailure;
+  if (dynamic_cast<const UsageError*>(&error) != nullptr) {
+    return kExitUsage;
+  }
+  return dynamic_cast<const Preempted*>(&error) != nullptr ? kExitPreempted : kExitFailure;
 }
 
 }  // namespace mae

@@ -2,8 +2,6 @@
 // srun would start it (SLURM variables; rank 0 hosts the store).
 #include <gtest/gtest.h>
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "mae/distributed/process_group.h"
@@ -15,15 +13,8 @@ using mae::test::run_command;
 using mae::test::shell_quote;
 
 std::filesystem::path make_images(const mae::test::TempDir& dir) {
-  const auto root = dir / "data";
-  std::filesystem::create_directories(root);
-  cv::RNG rng(2);
-  for (int i = 0; i < 32; ++i) {
-    cv::Mat image(20, 20, CV_8UC3);
-    rng.fill(image, cv::RNG::UNIFORM, 0, 255);
-    cv::imwrite((root / (std::to_string(i) + ".png")).string(), image);
-  }
-  return root;
+  mae::test::write_random_images(dir / "data", 32, 2);
+  return dir / "data";
 }
 
 std::string pretrain_args(const std::filesystem::path& data, const std::filesystem::path& out) {

@@ -61,7 +61,7 @@ int linear_probe_worker(const std::vector<std::string>& args) {
   loader_options.world_size = kWorldSize;
   const auto images = mae::data::ImageFolder::with_classes(args.at(2));
   mae::data::DataLoader train(images, mae::data::linprobe_train_transform(16), loader_options);
-  mae::jobs::train_one_epoch(*model, train, training_step, mae::engine::LrSchedule{0.1, 0.0, 0.0, 1.0}, 0,
+  mae::jobs::train_one_epoch(*model, train, training_step, mae::engine::LrSchedule{0.1, 0.0, 0.0, 1.0}, 0, 0,
                              [&](mae::data::Batch& batch, int64_t) {
                                return at::cross_entropy_loss(model->forward(batch.images), batch.labels);
                              },

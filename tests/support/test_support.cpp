@@ -15,6 +15,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 extern char** environ;
 
 namespace mae::test {
@@ -56,6 +59,16 @@ std::string read_file(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+void write_random_images(const std::filesystem::path& folder, int count, int seed) {
+  std::filesystem::create_directories(folder);
+  cv::RNG rng(static_cast<uint64_t>(seed));
+  for (int i = 0; i < count; ++i) {
+    cv::Mat image(20, 20, CV_8UC3);
+    rng.fill(image, cv::RNG::UNIFORM, 0, 255);
+    cv::imwrite((folder / (std::to_string(i) + ".png")).string(), image);
+  }
 }
 
 std::vector<nlohmann::json> log_lines(const std::filesystem::path& output_dir) {

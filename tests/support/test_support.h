@@ -60,6 +60,9 @@ std::string app(const std::string& name);
 // The whole content of a text file ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 
+// `count` PNG images of 20x20 random pixels in `folder` (created), named 0.png, 1.png, ...: data for a job to read.
+void write_random_images(const std::filesystem::path& folder, int count, int seed);
+
 // <output_dir>/log.txt: one JSON object per line, as the jobs append them.
 std::vector<nlohmann::json> log_lines(const std::filesystem::path& output_dir);
 

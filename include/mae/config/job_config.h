@@ -50,6 +50,7 @@ class JobConfig : public Settings {
   int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only
   bool save_last = true;  // checkpoint-last.pth after every epoch
   bool strict_data = false;  // an unreadable image stops the job instead of being skipped
+  int preemption_deadline = 300;  // seconds from a stop signal to the forced end of the process; 0: none
   std::string amp = "auto";  // auto (bf16 on Ampere+ GPUs, fp16 on older ones, off on the CPU), bf16, fp16, off
 
  protected:

@@ -53,8 +53,10 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  // Starts producing the batches of `epoch` (stopping any epoch still running).
-  void start_epoch(int64_t epoch);
+  // Starts producing the batches of `epoch` from batch `first_batch` on (stopping any epoch still running). Every
+  // sample's random transform depends only on the seed, the epoch and the sample, so batch N is the same whether the
+  // epoch starts at 0 or at N (a preempted run's resume).
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch in order, or nothing at the end of the epoch. Rethrows a worker's error.
   std::optional<Batch> next();
 
@@ -69,7 +71,7 @@ class DataLoader {
   // Writes the sample into `out` and returns the index of the sample written (a replacement's, in training); none
   // when it was unreadable and left out.
   std::optional<std::size_t> load_sample(int64_t dataset_index, const at::Tensor& out);
-  void worker_loop(int worker);
+  void worker_loop(int worker, int64_t first_batch);
   void stop_workers();
 
   ImageFolder dataset_;

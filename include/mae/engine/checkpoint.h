@@ -26,12 +26,27 @@ struct GradScalerState {
   int64_t growth_tracker = 0;
 };
 
+// Where a preempted run stopped inside an epoch (jobs/preemption.h): `step` batches of `epoch` were trained. The
+// batch order of an epoch follows from the seed, the epoch, the data and the world size, so that position and the
+// run's shape identify the next batch; a resume checks the shape (same seed, world size and batches per epoch).
+struct EpochPosition {
+  int64_t epoch = 0;
+  int64_t step = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t world_size = 1;
+  int64_t seed = 0;
+};
+
 struct TrainingState {
   models::NamedTensors model;             // official names, no "module." prefix
   c10::IValue optimizer;                  // optimizer.state_dict() layout: {state: {index: {...}}, param_groups: [...]}
   std::optional<GradScalerState> scaler;  // written as {} when absent, as a disabled GradScaler's state_dict()
   int64_t epoch = -1;                     // the last completed epoch
   c10::IValue args;                       // the run's settings as a dict (an official file's Namespace fields)
+  // mae-cpp: a checkpoint written on preemption also holds its position, as {"epoch", "step", "steps_per_epoch",
+  // "world_size", "seed"} under "epoch_position" (its `epoch` is still the last completed one, so that the official
+  // code resumes it from the start of the interrupted epoch).
+  std::optional<EpochPosition> position;
 };
 
 void save_training_checkpoint(const std::string& path, const TrainingState& state);
@@ -52,6 +67,9 @@ c10::IValue load_checkpoint_args(const std::string& path);
 // The resolved configuration as a dict for `args`: every setting under its official name, keys in name order, each
 // value as argparse gives it (bool, int, float, str, None for an unset optional, a list of floats).
 c10::IValue config_as_dict(const config::JobConfig& config);
+
+// The file a preempted run writes and --resume auto reads first.
+inline constexpr const char* kLastCheckpointName = "checkpoint-last.pth";
 
 // "checkpoint-<epoch>.pth"
 std::string checkpoint_file_name(int64_t epoch);

@@ -2,10 +2,12 @@
 // One training epoch as engine_pretrain.train_one_epoch and engine_finetune.train_one_epoch both run it: the
 // per-iteration schedule on update steps, the job's forward pass, a stop on a non-finite loss, the TrainingStep
 // (backward, gradient sync, scaler, clipping, optimizer step), and the MetricLogger lines. In a multi-process job
-// the epoch's averages are taken over all ranks.
+// the epoch's averages are taken over all ranks. A stop signal (util/stop_signals.h) ends the epoch early, at an
+// update boundary that all ranks agree on.
 #include <torch/nn/module.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "mae/data/loader.h"
@@ -20,8 +22,12 @@ class JobConfig;
 namespace mae::jobs {
 
 struct EpochStats {
-  double lr;    // global average of the largest group lr (for pre-training all groups have the same)
-  double loss;  // global average of the per-iteration loss
+  double lr = 0.0;    // global average of the largest group lr (for pre-training all groups have the same)
+  double loss = 0.0;  // global average of the per-iteration loss
+  // Set when a stop signal ended the epoch early: the number of batches trained (its steps from 0), always at an
+  // update boundary and before the epoch's last step (a stop asked for during the last one is honoured at the next
+  // epoch's first update). lr and loss are then unset.
+  std::optional<int64_t> stopped_after;
 };
 
 // The loss of one batch at `step` (under autocast, on the device): the job's forward pass.
@@ -37,9 +43,10 @@ struct StepScalars {
   std::string loss_tag;
 };
 
+// Trains `epoch` from batch `first_step` on (not 0 only when resuming a preempted run).
 EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, TrainingStep& training_step,
-                           const engine::LrSchedule& schedule, int64_t epoch, const LossFunction& compute_loss,
-                           const StepScalars& scalars);
+                           const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
+                           const LossFunction& compute_loss, const StepScalars& scalars);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.

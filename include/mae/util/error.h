@@ -23,10 +23,18 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// A training job stopped on SIGTERM or SIGUSR1 after writing a checkpoint of its position (util/stop_signals.h):
+// running it again with --resume auto continues from that very step. Exit code 75.
+class Preempted : public Error {
+ public:
+  using Error::Error;
+};
+
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailure = 1;
+inline constexpr int kExitPreempted = 75;  // EX_TEMPFAIL of sysexits.h: "try again later", which is what a requeue does
 
-// 2 for usage/config errors, 1 for everything else.
+// 2 for usage/config errors, 75 for a preempted job, 1 for everything else.
 int exit_code_for(const std::exception& error) noexcept;
 
 }  // namespace mae

@@ -28,6 +28,9 @@ int run_app(const Program& program, config::Settings& settings, int argc, const 
     const std::string message = error.what_without_backtrace();
     log::error(text(program.name, ": ", message.substr(0, message.find('\n'))));
     return exit_code_for(error);
+  } catch (const Preempted& stop) {  // asked for, and resumable: not an error
+    log::warn(text(program.name, ": ", stop.what()));
+    return kExitPreempted;
   } catch (const std::exception& error) {
     log::error(text(program.name, ": ", error.what()));
     return exit_code_for(error);
