@@ -3,7 +3,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <string_view>
 #include <utility>
 
 #include "mae/data/jpeg_decoder.h"
@@ -31,7 +33,38 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return bytes;
 }
 
-cv::Mat decode_with_opencv(const std::vector<uint8_t>& bytes, const std::string& path) {
+// Removes a PNG's iCCP chunk (an embedded colour profile) in place. Neither OpenCV nor the reference's
+// Image.convert('RGB') applies the profile, so the pixels do not change; but libpng checks it while decoding and
+// prints "libpng warning: iCCP: known incorrect sRGB profile" to stderr for many files of ImageNet and the web,
+// noise in every log that OpenCV gives us no way to silence. Chunks are length (4 bytes, big-endian), type (4),
+// data, CRC (4); anything malformed is left for the decoder to report.
+void strip_png_color_profile(std::vector<uint8_t>& bytes) {
+  static constexpr uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 8 || !std::equal(signature, signature + 8, bytes.begin())) {
+    return;
+  }
+  std::size_t at = 8;
+  while (at + 12 <= bytes.size()) {
+    const std::size_t length = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                               (std::size_t{bytes[at + 2]} << 8) | std::size_t{bytes[at + 3]};
+    if (length > bytes.size() - at - 12) {
+      return;
+    }
+    const std::string_view type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
+    if (type == "iCCP") {
+      bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(at + 12 + length));
+      return;  // PNG allows one
+    }
+    if (type == "IDAT" || type == "IEND") {  // the profile comes before the image data
+      return;
+    }
+    at += 12 + length;
+  }
+}
+
+cv::Mat decode_with_opencv(std::vector<uint8_t> bytes, const std::string& path) {
+  strip_png_color_profile(bytes);
   cv::Mat bgr;
   try {
     bgr = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
@@ -56,7 +89,7 @@ EncodedImage EncodedImage::open(const std::string& path) {
     image.size_ = *size;
     image.jpeg_ = std::move(bytes);
   } else {
-    image.pixels_ = decode_with_opencv(bytes, path);
+    image.pixels_ = decode_with_opencv(std::move(bytes), path);
     image.size_ = image.pixels_.size();
   }
   return image;

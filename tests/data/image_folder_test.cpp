@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "mae/data/image_folder.h"
 #include "mae/data/image_io.h"
 #include "mae/util/error.h"
@@ -81,6 +85,22 @@ TEST(ImageRead, AnEmptyFileIsNamed) {
   std::ofstream(dir / "empty.jpg").flush();
   EXPECT_EQ(mae::test::error_of<mae::IoError>([&] { mae::data::read_rgb_image((dir / "empty.jpg").string()); }),
             "cannot decode image '" + (dir / "empty.jpg").string() + "': the file is empty");
+}
+
+// A PNG with an sRGB colour profile that libpng flags ("iCCP: known incorrect sRGB profile", common in ImageNet)
+// decodes without libpng's warning on stderr, and to the same pixels as the file without the profile.
+TEST(ImageRead, ColourProfileWarningsStayOutOfTheLog) {
+  const auto path = (mae::test::source_dir() / "tests/fixtures/data/chelsea_97x75.png").string();
+  ASSERT_NE(mae::test::read_file(path).find("iCCP"), std::string::npos) << "the fixture has no colour profile";
+  testing::internal::CaptureStderr();
+  const cv::Mat pixels = mae::data::read_rgb_image(path);
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(printed, "");
+  // The same pixels as Pillow's decode of the file (which ignores the profile too).
+  const cv::Mat reference = cv::imread(path, cv::IMREAD_COLOR);
+  cv::Mat reference_rgb;
+  cv::cvtColor(reference, reference_rgb, cv::COLOR_BGR2RGB);
+  EXPECT_EQ(cv::norm(pixels, reference_rgb, cv::NORM_INF), 0.0);
 }
 
 // A folder without permission and a symlink that points back up the tree are skipped and named, as os.walk skips
