@@ -8,6 +8,7 @@ Usage: bench_compare.py [--bench build/bin/mae_bench] [--jobs pretrain,finetune,
 """
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -35,6 +36,10 @@ def main():
     parser.add_argument('--iters', type=int, default=5)
     parser.add_argument('--json', help='also write every measurement to this file')
     args = parser.parse_args()
+    if os.environ.get('MAE_SMOKE_STEPS'):  # the docs test's smoke run (docs/toolchain.md): as mae_bench caps itself
+        args.iters = min(args.iters, int(os.environ['MAE_SMOKE_STEPS']))
+        args.warmup = min(args.warmup, 1)
+        args.batch_size = min(args.batch_size, 2)
 
     rows = []
     for job in args.jobs.split(','):

@@ -3,6 +3,7 @@
 //                   MFU, peak memory; scripts/bench_reference.py times the same step in Python PyTorch.
 //   mae_bench data: the pre-training input pipeline (decode + RandomResizedCrop + flip + normalise + batching)
 //                   through the threaded loader; scripts/bench_data.py runs it in torchvision.
+#include <algorithm>
 #include <iostream>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 #include "mae/jobs/bench_loader.h"
 #endif
 #include "mae/util/error.h"
+#include "mae/util/smoke_steps.h"
 #include "mae/util/strings.h"
 
 namespace {
@@ -30,6 +32,11 @@ int bench_step(int argc, const char* const* argv) {
        "Example: mae_bench step --job pretrain --model mae_vit_base_patch16 --batch_size 16\n"
        "More: docs/BENCHMARKS.md\n"},
       config, argc, argv, [&] {
+        if (const auto steps = mae::smoke_steps()) {  // the docs test: a smoke run, as the report's counts say
+          config.iters = std::min(config.iters, *steps);
+          config.warmup = std::min(config.warmup, 1);
+          config.batch_size = std::min(config.batch_size, 2);
+        }
         mae::jobs::BatchSource batches;
         if (!config.data.empty()) {
 #ifdef MAE_WITH_DATA

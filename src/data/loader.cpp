@@ -70,7 +70,9 @@ DataLoader::~DataLoader() { stop_workers(); }
 int64_t DataLoader::batches_per_epoch() const {
   const auto samples = static_cast<int64_t>(
       (dataset_.size() + static_cast<std::size_t>(options_.world_size) - 1) / static_cast<std::size_t>(options_.world_size));
-  return options_.drop_last ? samples / options_.batch_size : (samples + options_.batch_size - 1) / options_.batch_size;
+  const int64_t batches =
+      options_.drop_last ? samples / options_.batch_size : (samples + options_.batch_size - 1) / options_.batch_size;
+  return options_.max_batches > 0 ? std::min(batches, options_.max_batches) : batches;
 }
 
 void DataLoader::stop_workers() {

@@ -12,6 +12,7 @@
 #include "mae/distributed/device_binding.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
+#include "mae/util/smoke_steps.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
@@ -36,6 +37,10 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
   context.precision = engine::resolve_precision(config.amp, cuda, cuda && engine::has_native_bf16(context.device));
   torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank()));
   log::info(text("device: ", context.device.str(), ", precision: ", engine::describe(context.precision)));
+  if (const auto steps = smoke_steps()) {
+    log::warn(text("MAE_SMOKE_STEPS=", *steps, ": a smoke run, each epoch trains at most ", *steps, " steps and each ",
+                   "evaluation reads at most ", *steps, " batches; its figures mean nothing"));
+  }
   return context;
 }
 
@@ -55,6 +60,7 @@ data::LoaderOptions training_loader_options(const config::JobConfig& config, con
   options.rank = context.rank();
   options.world_size = context.world_size();
   options.strict_data = config.strict_data;
+  options.max_batches = smoke_steps().value_or(0);
   return options;
 }
 

@@ -33,6 +33,7 @@ struct LoaderOptions {
   // its place, so that batches keep their size; in evaluation (false) it is left out, so that accuracy counts only
   // images that were read.
   bool replace_unreadable = true;
+  int64_t max_batches = 0;  // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS sets it)
 };
 
 struct Batch {
