@@ -2,9 +2,7 @@
 // srun would start it (SLURM variables; rank 0 hosts the store).
 #include <gtest/gtest.h>
 
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-
-#include "mae/distributed/process_group.h"
+#include "support/loopback_job.h"
 #include "support/test_support.h"
 
 namespace {
@@ -21,14 +19,6 @@ std::string pretrain_args(const std::filesystem::path& data, const std::filesyst
   return " --model mae_vit_tiny_patch4 --input_size 16 --batch_size 4 --epochs 1 --device cpu --num_workers 1 "
          "--dist_timeout 60 --data_path " + shell_quote(data.string()) + " --output_dir " + shell_quote(out.string()) +
          " --log_dir " + shell_quote(out.string());
-}
-
-int free_port() {
-  mae::distributed::TcpStoreOptions options;
-  options.port = 0;
-  options.is_server = true;
-  auto store = mae::distributed::make_tcp_store(options);
-  return dynamic_cast<c10d::TCPStore&>(*store).getPort();
 }
 
 // What only rank 0 writes, once: the epoch's log line and the checkpoint; its log says who trained.
@@ -63,7 +53,7 @@ TEST(DistributedLaunch, SlurmVariablesStartTwoRanks) {
   // The master named by its address, not "localhost", so Gloo takes its device from GLOO_SOCKET_IFNAME as on a
   // multi-node cluster.
   const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST=ip6-unused MASTER_ADDR=127.0.0.2 "
-                             "GLOO_SOCKET_IFNAME=lo MASTER_PORT=" + std::to_string(free_port()) + " OMP_NUM_THREADS=1 ";
+                             "GLOO_SOCKET_IFNAME=lo MASTER_PORT=" + std::to_string(mae::test::free_port()) + " OMP_NUM_THREADS=1 ";
   // Rank 1 in the background, rank 0 in the foreground; the exit status is rank 0's once both have ended.
   const auto result = run_command("(" + common + "SLURM_PROCID=1 SLURM_LOCALID=1 " + binary + pretrain_args(data, dir / "out") +
                                   " > " + shell_quote((dir / "rank1").string()) + " 2>&1 & " + common +

@@ -5,10 +5,9 @@
 
 #include <torch/torch.h>
 
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "mae/distributed/process_group.h"
 #include "mae/engine/checkpoint.h"
+#include "support/loopback_job.h"
 #include "support/test_support.h"
 
 namespace {
@@ -81,20 +80,12 @@ TEST(Preemption, AStoppedAndResumedRunEndsExactlyAsAnUninterruptedOne) {
   expect_same_weights(dir / "full/checkpoint-2.pth", dir / "out/checkpoint-2.pth");
 }
 
-int free_port() {
-  mae::distributed::TcpStoreOptions options;
-  options.port = 0;
-  options.is_server = true;
-  auto store = mae::distributed::make_tcp_store(options);
-  return dynamic_cast<c10d::TCPStore&>(*store).getPort();
-}
-
 // Both ranks of a SLURM-style launch on loopback, rank 0's output in <out>.rank0 and rank 1's in <out>.rank1; with
 // `stop_rank_1`, SIGUSR1 goes to rank 1 only once rank 0 trains. The shell's exit status is rank 0's * 256 + rank 1's.
 mae::test::CommandResult two_ranks(const std::filesystem::path& data, const std::filesystem::path& out,
                                    const std::string& extra, bool stop_rank_1) {
   const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                             std::to_string(free_port()) + " ";
+                             std::to_string(mae::test::free_port()) + " ";
   const auto log0 = out.string() + ".rank0";
   const auto log1 = out.string() + ".rank1";
   return run_command("(" + common + "SLURM_PROCID=0 SLURM_LOCALID=0 " + pretrain(data, out, extra) + " > " +

@@ -15,6 +15,8 @@ std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int wor
   return {store, std::to_string(dynamic_cast<c10d::TCPStore&>(*store).getPort())};
 }
 
+int free_port() { return std::stoi(host_agent_store(1).second); }
+
 distributed::LaunchEnv loopback_rank(int rank, int world_size, int port) {
   distributed::LaunchEnv env;
   env.launcher = "test";

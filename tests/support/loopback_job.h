@@ -14,6 +14,10 @@ namespace mae::test {
 // The agent's store for `world_size` ranks on a free port; returns it (keep it alive) and the port.
 std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int world_size);
 
+// A TCP port that was free a moment ago (a store bound it to port 0 and let it go): MASTER_PORT for a job of
+// executables the test starts itself.
+int free_port();
+
 // Rank `rank`'s launch environment in that job.
 distributed::LaunchEnv loopback_rank(int rank, int world_size, int port);
 
