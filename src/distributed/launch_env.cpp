@@ -76,7 +76,8 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
     env.local_world_size = integer_variable(environment, "OMPI_COMM_WORLD_LOCAL_SIZE", 1);
     read_master(env, environment);
   } else if (environment("RANK") && environment("WORLD_SIZE")) {
-    env.launcher = environment("TORCHELASTIC_RUN_ID") ? "torchrun" : "environment (RANK, WORLD_SIZE)";
+    env.under_torchrun = environment("TORCHELASTIC_RUN_ID").has_value();
+    env.launcher = env.under_torchrun ? "torchrun" : "environment (RANK, WORLD_SIZE)";
     env.rank = integer_variable(environment, "RANK");
     env.world_size = integer_variable(environment, "WORLD_SIZE");
     env.local_rank = integer_variable(environment, "LOCAL_RANK", 0);

@@ -188,6 +188,15 @@ LaunchEnv detect(const std::map<std::string, std::string>& variables, mae::confi
   return detect_launch_env(config, [&](const std::string& name) { return lookup(variables, name); });
 }
 
+// torchrun with one process still joins a process group (the reference's rule, and one GPU's NCCL check); one SLURM
+// task or plain variables for one rank stay a single process.
+TEST(LaunchEnvironment, OneRankIsAProcessGroupOnlyUnderTorchrun) {
+  EXPECT_TRUE(detect({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"TORCHELASTIC_RUN_ID", "abc"}}).distributed());
+  EXPECT_FALSE(detect({{"RANK", "0"}, {"WORLD_SIZE", "1"}}).distributed());
+  EXPECT_FALSE(detect({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}).distributed());
+  EXPECT_TRUE(detect({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}).distributed());
+}
+
 TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
   const LaunchEnv single = detect({});
   EXPECT_FALSE(single.distributed());

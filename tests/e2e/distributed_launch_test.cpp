@@ -46,6 +46,21 @@ TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
   EXPECT_NE(result.output.find("(torchrun's store)"), std::string::npos) << result.output;
 }
 
+// One process under torchrun still goes through the process group, the start-up broadcast and the gradient
+// all-reduce, as the reference (and gpu_check.sh's one-GPU NCCL step) expects.
+TEST(DistributedLaunch, TorchrunWithOneProcessJoinsAProcessGroup) {
+  mae::test::TempDir dir;
+  const auto data = make_images(dir);
+  const auto result = run_command(
+      shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node 1 --no-python " +
+      mae::test::app("mae_pretrain") + pretrain_args(data, dir / "out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("distributed init (rank 0): torchrun, world size 1"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("backend Gloo"), std::string::npos) << result.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "checkpoint-0.pth"));
+}
+
 TEST(DistributedLaunch, SlurmVariablesStartTwoRanks) {
   mae::test::TempDir dir;
   const auto data = make_images(dir);

@@ -30,7 +30,13 @@ struct LaunchEnv {
   bool agent_hosts_store = false;  // torchrun's agent runs the TCPStore: no worker may start one
   int restart_count = 0;           // torchrun's TORCHELASTIC_RESTART_COUNT (the store prefix of this attempt)
 
-  bool distributed() const { return world_size > 1; }
+  bool under_torchrun = false;     // TORCHELASTIC_RUN_ID is set
+
+  // Whether to join a process group: with several ranks, and under torchrun even with one (as the reference, which
+  // does so whenever RANK and WORLD_SIZE are set), so that `torchrun --nproc-per-node 1` runs the NCCL or Gloo path
+  // end to end on one GPU. One task started by SLURM or by plain RANK/WORLD_SIZE variables stays a single process:
+  // no store to host on a fixed MASTER_PORT that another job on the node may hold, and no collective per step.
+  bool distributed() const { return world_size > 1 || under_torchrun; }
 };
 
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
