@@ -35,12 +35,16 @@ void expect_one_job_of_two_ranks(const std::filesystem::path& out, const std::st
       << "rank 1 wrote to rank 0's log file";
 }
 
+// mae_pretrain under the real torchrun --no-python with `processes` per node, writing to <dir>/out.
+mae::test::CommandResult torchrun(int processes, const mae::test::TempDir& dir) {
+  return run_command(shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node " +
+                     std::to_string(processes) + " --no-python " + mae::test::app("mae_pretrain") +
+                     pretrain_args(make_images(dir), dir / "out"));
+}
+
 TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
   mae::test::TempDir dir;
-  const auto data = make_images(dir);
-  const auto result = run_command(
-      shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python " +
-      mae::test::app("mae_pretrain") + pretrain_args(data, dir / "out"));
+  const auto result = torchrun(2, dir);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   expect_one_job_of_two_ranks(dir / "out", result.output, "torchrun");
   EXPECT_NE(result.output.find("(torchrun's store)"), std::string::npos) << result.output;
@@ -50,10 +54,7 @@ TEST(DistributedLaunch, TorchrunNoPythonStartsTwoRanks) {
 // all-reduce, as the reference (and gpu_check.sh's one-GPU NCCL step) expects.
 TEST(DistributedLaunch, TorchrunWithOneProcessJoinsAProcessGroup) {
   mae::test::TempDir dir;
-  const auto data = make_images(dir);
-  const auto result = run_command(
-      shell_quote(mae::test::python()) + " -m torch.distributed.run --standalone --nproc-per-node 1 --no-python " +
-      mae::test::app("mae_pretrain") + pretrain_args(data, dir / "out"));
+  const auto result = torchrun(1, dir);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("distributed init (rank 0): torchrun, world size 1"), std::string::npos)
       << result.output;
