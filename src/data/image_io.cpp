@@ -27,9 +27,6 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   if (!file) {
     throw IoError(text("cannot read image '", path, "'"));
   }
-  if (bytes.empty()) {
-    throw IoError(text("cannot decode image '", path, "': the file is empty"));
-  }
   return bytes;
 }
 
@@ -81,17 +78,21 @@ cv::Mat decode_with_opencv(std::vector<uint8_t> bytes, const std::string& path) 
 
 }  // namespace
 
-EncodedImage EncodedImage::open(const std::string& path) {
+EncodedImage EncodedImage::open(const std::string& path) { return from_bytes(read_bytes(path), path); }
+
+EncodedImage EncodedImage::from_bytes(std::vector<uint8_t> bytes, std::string name) {
+  if (bytes.empty()) {
+    throw IoError(text("cannot decode image '", name, "': the file is empty"));
+  }
   EncodedImage image;
-  image.name_ = path;
-  std::vector<uint8_t> bytes = read_bytes(path);
   if (const auto size = jpeg_rgb_size(bytes)) {
     image.size_ = *size;
     image.jpeg_ = std::move(bytes);
   } else {
-    image.pixels_ = decode_with_opencv(std::move(bytes), path);
+    image.pixels_ = decode_with_opencv(std::move(bytes), name);
     image.size_ = image.pixels_.size();
   }
+  image.name_ = std::move(name);
   return image;
 }
 

@@ -16,7 +16,12 @@ namespace mae::data {
 // file when it cannot be read or decoded.
 class EncodedImage {
  public:
+  // The file's bytes through from_bytes: an image from a file and the same bytes from elsewhere (a tar shard's member)
+  // give the same pixels.
   static EncodedImage open(const std::string& path);
+  // An encoded image held in memory (a JPEG, PNG... as a file would hold it); `name` is what errors call it (for a
+  // shard's member: the shard and the member).
+  static EncodedImage from_bytes(std::vector<uint8_t> bytes, std::string name);
   // An image already decoded (tests, tools); `name` is what errors call it.
   static EncodedImage from_pixels(cv::Mat rgb, std::string name = "<in memory>");
 
