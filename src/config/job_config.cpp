@@ -92,6 +92,27 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.emplace_back("loss_on_visible", &loss_on_visible, "Reconstruction loss on all patches, not only the removed "
                                                       "ones")
       .ours();
+  f.emplace_back("knn_eval_freq", &knn_eval_freq, "Measure the encoder with the kNN classifier every N epochs and "
+                                                  "after the last (0: never)")
+      .at_least(0)
+      .ours();
+  f.emplace_back("knn_data_path", &knn_data_path, "Labelled data of the kNN classifier: train/ and val/ folders of "
+                                                  "class subfolders")
+      .ours();
+  f.emplace_back("knn_max_train", &knn_max_train, "At most this many training images for the kNN classifier, "
+                                                  "evenly spaced through train/")
+      .at_least(1)
+      .ours();
+  f.push_back(knn_k_field(&knn_k));
+  f.push_back(knn_temperature_field(&knn_temperature));
+  f.push_back(feature_pool_field(&knn_pool, "knn_pool"));
+}
+
+void PretrainConfig::validate_job() const {
+  if (knn_eval_freq > 0 && knn_data_path.empty()) {
+    throw UsageError(text("--knn_eval_freq ", knn_eval_freq, " needs --knn_data_path, a folder with train/ and val/ "
+                          "class subfolders"));
+  }
 }
 
 ClassifierConfig::ClassifierConfig() {

@@ -19,4 +19,21 @@ Field amp_field(std::string* target) {
       .ours();
 }
 
+Field feature_pool_field(std::string* target, const std::string& name) {
+  return Field(name, target, "Feature of an image: cls (the class token after the final norm) or mean (the mean of "
+                             "the patch tokens; docs/features.md)")
+      .one_of({"cls", "mean"})
+      .ours();
+}
+
+Field knn_k_field(int* target) {
+  return Field("knn_k", target, "Neighbours that vote in the kNN classifier (DINO's 20)").at_least(1).ours();
+}
+
+Field knn_temperature_field(double* target) {
+  return Field("knn_temperature", target, "Temperature T of the kNN votes, exp(similarity / T) (DINO's 0.07)")
+      .at_least(1e-6)
+      .ours();
+}
+
 }  // namespace mae::config

@@ -1,6 +1,7 @@
 #include "mae/config/tool_configs.h"
 
 #include "mae/config/shared_fields.h"
+#include "mae/util/error.h"
 
 namespace mae::config {
 
@@ -15,6 +16,49 @@ void VisualizeConfig::describe(std::vector<Field>& f) {
       .negated_by("no_norm_pix_loss");
   f.push_back(mask_ratio_field(&mask_ratio));
   f.emplace_back("seed", &seed, "Seed of the random masking (the demo's 2)");
+}
+
+void ExtractConfig::describe(std::vector<Field>& f) {
+  f.emplace_back("checkpoint", &checkpoint, "Checkpoint whose encoder extracts (pre-training, fine-tuning, probing, "
+                                            "or an official released .pth)");
+  f.emplace_back("data_path", &data_path, "Images to extract: a folder of class subfolders (labels in ImageFolder "
+                                          "order) or of images");
+  f.emplace_back("output", &output, "The features file (.safetensors); image paths go to <output without "
+                                    ".safetensors>.paths.txt");
+  f.emplace_back("model", &model, "Model name (default: the architecture the checkpoint records)");
+  f.emplace_back("input_size", &input_size, "Input size (default: the checkpoint's)").at_least(1);
+  f.emplace_back("num_heads", &num_heads, "Attention heads, for a checkpoint that records no settings (an official "
+                                          "released file: default --model's, else width / 64)")
+      .at_least(1);
+  f.push_back(feature_pool_field(&pool));
+  f.emplace_back("fp16", &fp16, "Store the features as float16 instead of float32");
+  f.emplace_back("batch_size", &batch_size, "Images per forward pass").at_least(1);
+  f.emplace_back("num_workers", &num_workers, "Data loading worker threads").at_least(0);
+  f.push_back(device_field(&device, "Device to extract on"));
+  f.push_back(amp_field(&amp));
+  f.emplace_back("dist_url", &dist_url, "URL used to set up distributed extraction (torchrun: env://)");
+  f.emplace_back("dist_timeout", &dist_timeout, "Seconds a collective waits for the other ranks").at_least(1);
+  f.emplace_back("knn_train", &knn_train, "Training features file: run the kNN classifier on the test features "
+                                          "against it");
+  f.emplace_back("knn_test", &knn_test, "Test features file for --knn_train (without --checkpoint; with it, the "
+                                        "file just written is the test set)");
+  f.push_back(knn_k_field(&knn_k));
+  f.push_back(knn_temperature_field(&knn_temperature));
+}
+
+void ExtractConfig::validate_rules() const {
+  if (extracts()) {
+    if (data_path.empty() || output.empty()) {
+      throw UsageError("--checkpoint needs --data_path (the images) and --output (the features file)");
+    }
+    if (!knn_test.empty()) {
+      throw UsageError("--knn_test is for evaluating two existing feature files without --checkpoint; with "
+                       "--checkpoint the file written to --output is the test set");
+    }
+  } else if (knn_train.empty() || knn_test.empty()) {
+    throw UsageError("nothing to do: give --checkpoint, --data_path and --output to extract features (and "
+                     "--knn_train to evaluate them), or --knn_train and --knn_test to evaluate two feature files");
+  }
 }
 
 void StepBenchConfig::describe(std::vector<Field>& f) {

@@ -148,6 +148,18 @@ void report_unreadable(const ImageFolder& folder, bool strict_data) {
                  " (--strict_data makes this an error)"));
 }
 
+ImageFolder ImageFolder::evenly_spaced(std::size_t count) const {
+  if (count >= samples_.size()) {
+    return *this;
+  }
+  ImageFolder subset = *this;
+  subset.samples_.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    subset.samples_.push_back(samples_[i * samples_.size() / count]);
+  }
+  return subset;
+}
+
 ImageFolder training_images(const std::string& data_path, bool labelled) {
   const fs::path train = fs::path(data_path) / "train";
   if (labelled) {

@@ -9,6 +9,7 @@
 #include "mae/engine/autocast.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
+#include "mae/jobs/knn_monitor.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
@@ -56,6 +57,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
 
+  std::optional<KnnMonitor> knn = KnnMonitor::create(config, options, context);
   std::optional<engine::TensorBoardWriter> tensorboard;
   if (context.main_process() && !config.log_dir.empty()) {
     tensorboard.emplace(config.log_dir);
@@ -81,12 +83,21 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
           {epoch, *stats.stopped_after, loader.batches_per_epoch(), context.world_size(), config.seed}, *model,
           optimizer, scaler, checkpoints);
     }
-    if (!context.main_process()) {
-      continue;
+    if (context.main_process()) {
+      engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler, checkpoints);
     }
-    engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler, checkpoints);
-    if (!config.output_dir.empty()) {
-      append_log_txt(config.output_dir, {{"train_lr", stats.lr}, {"train_loss", stats.loss}, {"epoch", epoch}});
+    std::vector<std::pair<std::string, LogValue>> log_fields{{"train_lr", stats.lr}, {"train_loss", stats.loss}};
+    if (knn && knn->due(epoch)) {  // after the checkpoint: a failing evaluation loses no training
+      const engine::KnnResult result = knn->evaluate(*model, context);  // every rank extracts its part
+      log_fields.insert(log_fields.end(), {{"knn_acc1", result.top1}, {"knn_acc5", result.top5}});
+      if (tensorboard) {
+        tensorboard->add_scalar("knn_acc1", result.top1, epoch);
+        tensorboard->add_scalar("knn_acc5", result.top5, epoch);
+      }
+    }
+    if (context.main_process() && !config.output_dir.empty()) {
+      log_fields.emplace_back("epoch", epoch);
+      append_log_txt(config.output_dir, log_fields);
     }
   }
   checkpoints.wait();  // the last checkpoint is on disk before the job says it is done

@@ -46,9 +46,13 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions& options) : option
   });
 }
 
+at::Tensor VisionTransformerImpl::forward_tokens(const at::Tensor& imgs) {
+  const at::Tensor x = patch_embed->forward(imgs);
+  return run_blocks(blocks, at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed);
+}
+
 at::Tensor VisionTransformerImpl::forward_features(const at::Tensor& imgs) {
-  at::Tensor x = patch_embed->forward(imgs);
-  x = run_blocks(blocks, at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed);
+  const at::Tensor x = forward_tokens(imgs);
   if (options_.global_pool) {
     return fc_norm->forward(x.slice(1, 1).mean(1));
   }

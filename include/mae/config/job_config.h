@@ -74,9 +74,18 @@ class PretrainConfig : public JobConfig {
   OptionalInt decoder_num_heads;
   std::string mask_strategy = "random";
   bool loss_on_visible = false;
+  // Added by mae-cpp: the kNN monitor (docs/features.md): every knn_eval_freq epochs the encoder's features of
+  // <knn_data_path>/train (at most knn_max_train images) and /val go through the weighted kNN classifier.
+  int knn_eval_freq = 0;  // 0: never
+  std::string knn_data_path;
+  int knn_max_train = 10000;
+  int knn_k = 20;
+  double knn_temperature = 0.07;
+  std::string knn_pool = "cls";
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;
+  void validate_job() const override;
 };
 
 // What main_finetune.py and main_linprobe.py share: a classifier built from a pretrained encoder.

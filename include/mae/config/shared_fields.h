@@ -17,4 +17,11 @@ Field device_field(std::string* target, const std::string& purpose);
 // --amp: auto, bf16, fp16 or off (engine::resolve_precision turns it into autocast and loss scaling).
 Field amp_field(std::string* target);
 
+// --pool / --knn_pool: how the encoder's tokens become one feature vector, cls or mean (models/features.h).
+Field feature_pool_field(std::string* target, const std::string& name = "pool");
+
+// --knn_k and --knn_temperature of the weighted kNN classifier (DINO's 20 and 0.07).
+Field knn_k_field(int* target);
+Field knn_temperature_field(double* target);
+
 }  // namespace mae::config

@@ -1,6 +1,6 @@
 #pragma once
-// The settings of the two tools besides the jobs: mae_visualize (the demo's reconstruction figure) and mae_bench's
-// two benchmarks. They run on the same frame as the jobs (--config file, flags, --help, validation, exit codes).
+// The settings of the tools besides the jobs: mae_visualize (the demo's reconstruction figure), mae_extract (features
+// and kNN) and mae_bench's two benchmarks. They run on the same frame as the jobs (--config file, flags, --help, validation, exit codes).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +23,38 @@ class VisualizeConfig : public Settings {
 
  protected:
   void describe(std::vector<Field>& fields) override;
+};
+
+// mae_extract: an encoder's features of every image of a folder into a safetensors file, and DINO's weighted kNN
+// classifier on two such files. Extraction needs checkpoint, data_path and output; --knn_train then evaluates the
+// written file against a training feature file. Without a checkpoint it only evaluates --knn_test against
+// --knn_train.
+class ExtractConfig : public Settings {
+ public:
+  std::string checkpoint;
+  std::string data_path;
+  std::string output;
+  std::string model;        // empty: the architecture the checkpoint records (or its weights' shape)
+  OptionalInt input_size;   // None: the checkpoint's
+  OptionalInt num_heads;    // None: the checkpoint's (a file that records none: --model's, else width / 64)
+  std::string pool = "cls";  // cls | mean (models/features.h)
+  bool fp16 = false;        // store the features as float16
+  int batch_size = 64;
+  int num_workers = 4;
+  std::string device = "cuda";
+  std::string amp = "auto";
+  std::string dist_url = "env://";
+  int dist_timeout = 1800;
+  std::string knn_train;
+  std::string knn_test;
+  int knn_k = 20;
+  double knn_temperature = 0.07;
+
+  bool extracts() const { return !checkpoint.empty(); }
+
+ protected:
+  void describe(std::vector<Field>& fields) override;
+  void validate_rules() const override;
 };
 
 // mae_bench step: one job's training step (or inference) timed on synthetic or real data.

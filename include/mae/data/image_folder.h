@@ -22,6 +22,10 @@ class ImageFolder {
   // the folder is missing or holds no image.
   static ImageFolder without_labels(const std::string& root);
 
+  // At most `count` of the samples, evenly spaced through the list (sample i * size / count), in order: a bounded
+  // subset in which every class keeps about its share, with no random draw.
+  ImageFolder evenly_spaced(std::size_t count) const;
+
   const std::vector<Sample>& samples() const { return samples_; }
   const std::vector<std::string>& classes() const { return classes_; }
   std::size_t size() const { return samples_.size(); }

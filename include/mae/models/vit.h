@@ -14,6 +14,9 @@ class VisionTransformerImpl : public torch::nn::Module {
 
   at::Tensor forward(const at::Tensor& imgs);           // logits [N, num_classes]
   at::Tensor forward_features(const at::Tensor& imgs);  // [N, D]: fc_norm(mean of patch tokens) or norm(x)[:, 0]
+  // [N, 1 + L, D]: the class token and the patch tokens after the last block, before either norm (what
+  // forward_features pools; models/features.h pools it other ways).
+  at::Tensor forward_tokens(const at::Tensor& imgs);
 
   // main_linprobe.py: head = Sequential(BatchNorm1d(D, affine=False, eps=1e-6), head), giving head.0.* / head.1.*.
   void use_linear_probe_head();

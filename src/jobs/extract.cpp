@@ -1,0 +1,256 @@
+#include "mae/jobs/extract.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "mae/config/job_config.h"
+#include "mae/data/loader.h"
+#include "mae/data/pipelines.h"
+#include "mae/engine/autocast.h"
+#include "mae/engine/feature_encoder.h"
+#include "mae/engine/knn.h"
+#include "mae/engine/metric_logger.h"
+#include "mae/io/atomic_file.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::jobs {
+namespace fs = std::filesystem;
+namespace {
+
+// Rank r's j-th row is image r + j * world_size (DistributedSampler without shuffle; rows past the end are its
+// padding and are dropped). Each chunk of the whole [total, D] matrix is zero except this rank's rows, and the sum
+// over the ranks puts every row in place on every rank; chunks bound the device memory.
+at::Tensor gather_rows(const at::Tensor& local, int64_t total, const RunContext& context) {
+  if (!context.communicator) {
+    return local.slice(0, 0, total);
+  }
+  const int64_t world = context.world_size();
+  const int64_t rank = context.rank();
+  const int64_t width = local.size(1);
+  const int64_t rows_per_chunk = std::max<int64_t>(1, (int64_t{64} << 20) / (width * 4));
+  const auto first_local_row_at_or_after = [&](int64_t position) {
+    return position <= rank ? 0 : std::min(local.size(0), (position - rank + world - 1) / world);
+  };
+  at::Tensor all = at::empty({total, width}, at::kFloat);
+  for (int64_t begin = 0; begin < total; begin += rows_per_chunk) {
+    const int64_t end = std::min(total, begin + rows_per_chunk);
+    at::Tensor chunk = at::zeros({end - begin, width}, at::TensorOptions(at::kFloat).device(context.device));
+    const int64_t first = first_local_row_at_or_after(begin);
+    const int64_t last = first_local_row_at_or_after(end);
+    if (last > first) {
+      const at::Tensor positions = at::arange(first, last, at::kLong) * world + rank - begin;
+      chunk.index_copy_(0, positions.to(context.device), local.slice(0, first, last).to(context.device));
+    }
+    context.communicator->all_reduce_sum(chunk, "gathering extracted features");
+    all.slice(0, begin, end).copy_(chunk.cpu());
+  }
+  return all;
+}
+
+// A folder of class subfolders is labelled (ImageFolder); a folder of images is not.
+data::ImageFolder images_to_extract(const std::string& data_path) {
+  if (!fs::is_directory(data_path)) {
+    throw UsageError(text("--data_path '", data_path, "' is not a folder"));
+  }
+  for (const auto& entry : fs::directory_iterator(data_path)) {
+    if (entry.is_directory()) {
+      return data::ImageFolder::with_classes(data_path);
+    }
+  }
+  return data::ImageFolder::without_labels(data_path);
+}
+
+// The classifier settings the extraction borrows to resolve the checkpoint's architecture, bind the device and join
+// the launcher's process group, exactly as the jobs do.
+config::LinprobeConfig classifier_frame(const config::ExtractConfig& config) {
+  config::LinprobeConfig frame;
+  frame.device = config.device;
+  frame.amp = config.amp;
+  frame.dist_url = config.dist_url;
+  frame.dist_timeout = config.dist_timeout;
+  frame.batch_size = config.batch_size;
+  frame.num_workers = config.num_workers;
+  if (!config.model.empty()) {
+    frame.model = config.model;
+    frame.given.insert("model");
+  }
+  if (config.input_size) {
+    frame.input_size = *config.input_size;
+    frame.given.insert("input_size");
+  }
+  frame.num_heads = config.num_heads;
+  return frame;
+}
+
+const at::Tensor& require_labels(const FeatureSet& set, const std::string& path) {
+  if (!set.labels) {
+    throw UsageError(text("'", path, "' has no labels (its images were not in class folders): the kNN classifier "
+                          "needs labelled features"));
+  }
+  return *set.labels;
+}
+
+void evaluate_knn(const FeatureSet& train, const std::string& train_path, const FeatureSet& test,
+                  const std::string& test_path, const config::ExtractConfig& config) {
+  if (!train.classes.empty() && !test.classes.empty() && train.classes != test.classes) {
+    throw UsageError(text("'", train_path, "' and '", test_path, "' do not have the same classes (",
+                          join(train.classes, ", ", 5), " against ", join(test.classes, ", ", 5), ")"));
+  }
+  const engine::KnnOptions options{config.knn_k, config.knn_temperature, 0};
+  const engine::KnnResult result = engine::knn_classify(train.features, require_labels(train, train_path),
+                                                        test.features, require_labels(test, test_path), options);
+  log::info(engine::describe(result, options));
+}
+
+}  // namespace
+
+FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::ImageFolder& images,
+                            const ExtractionOptions& options, const RunContext& context) {
+  data::LoaderOptions loading;
+  loading.batch_size = options.batch_size;
+  loading.num_workers = options.num_workers;
+  loading.shuffle = false;
+  loading.drop_last = false;
+  loading.pin_memory = context.device.is_cuda();
+  loading.rank = context.rank();
+  loading.world_size = context.world_size();
+  loading.strict_data = options.strict_data;
+  loading.replace_unreadable = true;  // without strict_data: every row stays filled
+  data::DataLoader loader(images, data::eval_transform(options.input_size, options.in_chans), loading);
+
+  const c10::NoGradGuard no_grad;
+  encoder.eval();
+  loader.start_epoch(0);
+  engine::MetricLogger progress(text(options.what, ":"), loader.batches_per_epoch(), 20);
+  std::vector<at::Tensor> rows;
+  for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
+    const auto batch = loader.next();
+    progress.batch_loaded();
+    const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+    const at::Tensor pooled =
+        models::pooled_features(encoder, batch->images.to(context.device, /*non_blocking=*/true), options.pool);
+    rows.push_back(pooled.to(at::kFloat).cpu());
+    progress.iteration_done(step);
+  }
+  progress.finish();
+  if (loader.skipped_images() > 0) {
+    log::warn(text(options.what, ": ", loader.skipped_images(), " unreadable image(s) replaced by the next readable ",
+                   "one"));
+  }
+
+  FeatureSet set;
+  const auto total = static_cast<int64_t>(images.size());
+  const at::Tensor local =
+      rows.empty() ? at::empty({0, encoder.options().encoder.embed_dim}, at::kFloat) : at::cat(rows);
+  set.features = gather_rows(local, total, context);
+  set.classes = images.classes();
+  std::vector<int64_t> labels;
+  for (const auto& sample : images.samples()) {
+    set.paths.push_back(sample.path);
+    labels.push_back(sample.label);
+  }
+  if (!set.classes.empty()) {
+    set.labels = at::tensor(labels, at::kLong);
+  }
+  return set;
+}
+
+std::string feature_paths_file(const std::string& path) {
+  const std::string suffix = ".safetensors";
+  return (path.ends_with(suffix) ? path.substr(0, path.size() - suffix.size()) : path) + ".paths.txt";
+}
+
+void save_feature_file(const std::string& path, const FeatureSet& set, bool fp16, const io::Metadata& extra) {
+  io::NamedTensors tensors{{"features", set.features.to(fp16 ? at::kHalf : at::kFloat)}};
+  if (set.labels) {
+    tensors.emplace_back("labels", *set.labels);
+  }
+  io::Metadata metadata = extra;
+  metadata["format"] = "mae-cpp features 1";
+  metadata["count"] = std::to_string(set.features.size(0));
+  metadata["classes"] = nlohmann::json(set.classes).dump();
+  if (const fs::path folder = fs::path(path).parent_path(); !folder.empty()) {
+    fs::create_directories(folder);
+  }
+  std::string lines;
+  for (const auto& image : set.paths) {
+    lines += image + '\n';
+  }
+  io::AtomicFile paths(feature_paths_file(path));
+  paths.write(lines.data(), lines.size());
+  paths.commit();
+  io::save_safetensors(path, tensors, metadata);
+}
+
+FeatureSet load_feature_file(const std::string& path) {
+  const io::Safetensors file = io::load_safetensors(path);
+  FeatureSet set;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (name == "features") {
+      set.features = tensor;
+    } else if (name == "labels") {
+      set.labels = tensor.to(at::kLong);
+    }
+  }
+  if (!set.features.defined() || set.features.dim() != 2) {
+    throw UsageError(text("'", path, "' is not a features file: it has no [N, D] tensor \"features\" (write one with "
+                          "mae_extract --output)"));
+  }
+  if (const auto classes = file.metadata.find("classes"); classes != file.metadata.end()) {
+    set.classes = nlohmann::json::parse(classes->second).get<std::vector<std::string>>();
+  }
+  std::ifstream paths(feature_paths_file(path));
+  for (std::string line; std::getline(paths, line);) {
+    set.paths.push_back(line);
+  }
+  return set;
+}
+
+void run_extract(const config::ExtractConfig& config) {
+  if (!config.extracts()) {
+    evaluate_knn(load_feature_file(config.knn_train), config.knn_train, load_feature_file(config.knn_test),
+                 config.knn_test, config);
+    return;
+  }
+  config::LinprobeConfig frame = classifier_frame(config);
+  const distributed::LaunchEnv launch = distributed::detect_launch_env(frame, distributed::process_environment());
+  log::configure(launch.rank, launch.world_size);
+  models::VisionTransformer encoder = engine::load_feature_encoder(config.checkpoint, frame);
+  const data::ImageFolder images = images_to_extract(config.data_path);
+  const RunContext context = make_run_context(frame, launch);
+  encoder->to(context.device);
+  log::info(text("Encoder of ", config.checkpoint, ": ", frame.model, ", ", models::describe(encoder->options().encoder),
+                 " at ", frame.input_size, " px, ", config.pool, " features; ", images.size(), " images under ",
+                 config.data_path, images.classes().empty() ? " (no class folders: no labels)"
+                                                            : text(" in ", images.classes().size(), " classes")));
+  ExtractionOptions options;
+  options.pool = models::parse_feature_pool(config.pool);
+  options.input_size = frame.input_size;
+  options.in_chans = static_cast<int>(encoder->options().encoder.in_chans);
+  options.batch_size = config.batch_size;
+  options.num_workers = config.num_workers;
+  const FeatureSet set = extract_features(*encoder, images, options, context);
+  if (!context.main_process()) {
+    return;
+  }
+  save_feature_file(config.output, set, config.fp16,
+                    {{"pool", config.pool},
+                     {"checkpoint", config.checkpoint},
+                     {"model", frame.model},
+                     {"input_size", std::to_string(frame.input_size)},
+                     {"data_path", config.data_path}});
+  log::info(text("Wrote ", set.features.size(0), " features of width ", set.features.size(1), " to ", config.output,
+                 " (image paths: ", feature_paths_file(config.output), ")"));
+  if (!config.knn_train.empty()) {
+    evaluate_knn(load_feature_file(config.knn_train), config.knn_train, set, config.output, config);
+  }
+}
+
+}  // namespace mae::jobs

@@ -1,0 +1,190 @@
+// mae_extract end to end: the features it writes are the MAE encoder's own for an official-format checkpoint (a bare
+// {'model': ...} that records no settings), in both poolings; two ranks write the same file as one; the kNN
+// classifier on two files; bad input named.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "mae/data/image_folder.h"
+#include "mae/data/image_io.h"
+#include "mae/data/pipelines.h"
+#include "mae/engine/checkpoint.h"
+#include "mae/io/safetensors.h"
+#include "mae/models/mae.h"
+#include "mae/models/state_dict.h"
+#include "support/loopback_job.h"
+#include "support/test_support.h"
+
+namespace {
+
+using mae::test::run_command;
+using mae::test::shell_quote;
+
+// tests/fixtures/models/mae_tiny.pth: written by scripts/reference/make_model_fixtures.py with the official models_mae,
+// as the released files are: its weights under 'model' and no 'args' (32 px, patch 8, width 32, 2 blocks, 4 heads).
+std::string tiny_checkpoint() { return (mae::test::source_dir() / "tests/fixtures/models/mae_tiny.pth").string(); }
+
+// Two class folders of random 20x20 images.
+void write_labelled_images(const std::filesystem::path& root, int per_class, int seed) {
+  mae::test::write_random_images(root / "cat", per_class, seed);
+  mae::test::write_random_images(root / "dog", per_class, seed + 1);
+}
+
+std::string extract(const std::string& args) {
+  return "OMP_NUM_THREADS=1 " + mae::test::app("mae_extract") + " --device cpu --num_heads 4 --num_workers 1 " +
+         "--batch_size 4 --checkpoint " + shell_quote(tiny_checkpoint()) + " " + args;
+}
+
+std::map<std::string, at::Tensor> tensors_of(const std::filesystem::path& path) {
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& [name, tensor] : mae::io::load_safetensors(path.string()).tensors) {
+    tensors[name] = tensor;
+  }
+  return tensors;
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// What the official MAE computes for each image after the evaluation transform: forward_encoder with nothing masked
+// (increasing noise keeps the patches in place), the class token or the mean of the patch tokens of its latent.
+at::Tensor encoder_features(const std::vector<std::string>& paths, bool mean) {
+  mae::models::MaeOptions options;
+  options.encoder = {32, 8, 3, 32, 2, 4, 4.0};
+  options.decoder_embed_dim = 16;
+  options.decoder_depth = 2;
+  options.decoder_num_heads = 2;
+  mae::models::MaskedAutoencoderViT model(options);
+  mae::models::load_state_dict(*model, mae::engine::load_model_weights(tiny_checkpoint()), /*strict=*/true);
+  model->eval();
+  const auto transform = mae::data::eval_transform(32);
+  std::vector<at::Tensor> images;
+  for (const auto& path : paths) {
+    mae::data::Rng rng(0, 0, 0);
+    images.push_back(transform(mae::data::EncodedImage::open(path), rng));
+  }
+  const torch::NoGradGuard no_grad;
+  const auto imgs = torch::stack(images);
+  const auto noise = torch::arange(16, torch::kFloat).expand({imgs.size(0), 16}).contiguous();
+  const auto latent = model->forward_encoder(imgs, 0.0, noise).latent;
+  return mean ? latent.slice(1, 1).mean(1) : latent.select(1, 0);
+}
+
+TEST(Extract, FeaturesOfAReleasedCheckpointAreItsEncodersInBothPoolings) {
+  mae::test::TempDir dir;
+  write_labelled_images(dir / "data", 5, 11);
+  const auto folder = mae::data::ImageFolder::with_classes((dir / "data").string());
+  std::vector<std::string> paths;
+  for (const auto& sample : folder.samples()) {
+    paths.push_back(sample.path);
+  }
+  for (const std::string pool : {"cls", "mean"}) {
+    SCOPED_TRACE(pool);
+    const auto out = dir / (pool + ".safetensors");
+    const auto result = run_command(extract("--pool " + pool + " --data_path " + shell_quote((dir / "data").string()) +
+                                            " --output " + shell_quote(out.string())));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("records no settings"), std::string::npos) << result.output;
+    const auto file = tensors_of(out);
+    const auto expected = encoder_features(paths, pool == "mean");
+    ASSERT_EQ(file.at("features").sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(file.at("features"), expected, 1e-5, 1e-5))
+        << (file.at("features") - expected).abs().max().item<double>();
+    EXPECT_TRUE(torch::equal(file.at("labels"), torch::tensor({0, 0, 0, 0, 0, 1, 1, 1, 1, 1}, torch::kLong)));
+    EXPECT_EQ(lines_of(dir / (pool + ".paths.txt")), paths);
+    const auto metadata = mae::io::load_safetensors(out.string()).metadata;
+    EXPECT_EQ(metadata.at("classes"), R"(["cat","dog"])");
+    EXPECT_EQ(metadata.at("pool"), pool);
+  }
+  // --fp16 stores the same features rounded to half precision.
+  const auto half = dir / "half.safetensors";
+  ASSERT_EQ(run_command(extract("--fp16 --data_path " + shell_quote((dir / "data").string()) + " --output " +
+                                shell_quote(half.string())))
+                .exit_code,
+            0);
+  const auto halves = tensors_of(half).at("features");
+  EXPECT_EQ(halves.scalar_type(), torch::kHalf);
+  EXPECT_TRUE(torch::equal(halves, tensors_of(dir / "cls.safetensors").at("features").to(torch::kHalf)));
+}
+
+TEST(Extract, TwoRanksWriteTheSameFileAsOne) {
+  mae::test::TempDir dir;
+  mae::test::write_random_images(dir / "data", 11, 12);  // an odd count: the second rank's last row is padding
+  const auto data = shell_quote((dir / "data").string());
+  ASSERT_EQ(run_command(extract("--data_path " + data + " --output " + shell_quote((dir / "one.safetensors").string())))
+                .exit_code,
+            0);
+  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                             std::to_string(mae::test::free_port()) + " ";
+  const std::string two = extract("--dist_timeout 60 --data_path " + data + " --output " +
+                                  shell_quote((dir / "two.safetensors").string()));
+  const auto result = run_command("(" + common + "SLURM_PROCID=0 SLURM_LOCALID=0 " + two + " & rank0=$!; " + common +
+                                  "SLURM_PROCID=1 SLURM_LOCALID=1 " + two + " & rank1=$!; wait $rank0; s0=$?; " +
+                                  "wait $rank1; s1=$?; echo \"exit codes $s0 $s1\")");
+  ASSERT_NE(result.output.find("exit codes 0 0"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("world size 2"), std::string::npos) << result.output;
+  const auto one = tensors_of(dir / "one.safetensors");
+  const auto both = tensors_of(dir / "two.safetensors");
+  EXPECT_EQ(one.count("labels"), 0u);  // a folder of images: no classes
+  ASSERT_EQ(both.at("features").sizes(), one.at("features").sizes());
+  EXPECT_TRUE(torch::equal(both.at("features"), one.at("features")))
+      << (both.at("features") - one.at("features")).abs().max().item<double>();
+  EXPECT_EQ(lines_of(dir / "two.paths.txt"), lines_of(dir / "one.paths.txt"));
+}
+
+TEST(Extract, KnnClassifierOnTwoFeatureFiles) {
+  mae::test::TempDir dir;
+  write_labelled_images(dir / "train", 6, 21);
+  write_labelled_images(dir / "val", 3, 23);
+  const auto train = shell_quote((dir / "train.safetensors").string());
+  const auto val = shell_quote((dir / "val.safetensors").string());
+  ASSERT_EQ(run_command(extract("--data_path " + shell_quote((dir / "train").string()) + " --output " + train)).exit_code, 0);
+  // Extraction of the test set followed by the classifier against the training file, then the two files alone.
+  const auto with_extraction = run_command(extract("--data_path " + shell_quote((dir / "val").string()) + " --output " +
+                                                   val + " --knn_train " + train + " --knn_k 5"));
+  ASSERT_EQ(with_extraction.exit_code, 0) << with_extraction.output;
+  EXPECT_NE(with_extraction.output.find("kNN (k 5, T 0.07): top-1 "), std::string::npos) << with_extraction.output;
+  const auto files_only = run_command(mae::test::app("mae_extract") + " --knn_train " + train + " --knn_test " + val +
+                                      " --knn_k 5");
+  ASSERT_EQ(files_only.exit_code, 0) << files_only.output;
+  const auto line = [](const std::string& output) { return output.substr(output.find("kNN (k 5")); };
+  EXPECT_EQ(line(files_only.output), line(with_extraction.output));
+}
+
+TEST(Extract, BadInputIsNamed) {
+  mae::test::TempDir dir;
+  mae::test::write_random_images(dir / "data", 2, 31);
+  mae::io::save_safetensors((dir / "other.safetensors").string(), {{"conv.weight", torch::zeros({4, 3})}});
+  const auto not_a_vit = run_command(mae::test::app("mae_extract") + " --device cpu --checkpoint " +
+                                     shell_quote((dir / "other.safetensors").string()) + " --data_path " +
+                                     shell_quote((dir / "data").string()) + " --output x.safetensors");
+  EXPECT_EQ(not_a_vit.exit_code, 2) << not_a_vit.output;
+  EXPECT_NE(not_a_vit.output.find("is not an MAE or ViT checkpoint"), std::string::npos) << not_a_vit.output;
+  EXPECT_NE(not_a_vit.output.find("conv.weight"), std::string::npos) << not_a_vit.output;
+
+  std::filesystem::create_directories(dir / "empty");
+  const auto no_images = run_command(extract("--data_path " + shell_quote((dir / "empty").string()) + " --output " +
+                                             shell_quote((dir / "x.safetensors").string())));
+  EXPECT_EQ(no_images.exit_code, 2) << no_images.output;
+  EXPECT_NE(no_images.output.find((dir / "empty").string()), std::string::npos) << no_images.output;
+
+  const auto unlabelled = run_command(mae::test::app("mae_extract") + " --knn_train " +
+                                      shell_quote((dir / "other.safetensors").string()) + " --knn_test " +
+                                      shell_quote((dir / "other.safetensors").string()));
+  EXPECT_EQ(unlabelled.exit_code, 2) << unlabelled.output;
+  EXPECT_NE(unlabelled.output.find("is not a features file"), std::string::npos) << unlabelled.output;
+
+  const auto nothing = run_command(mae::test::app("mae_extract") + " --device cpu");
+  EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
+  EXPECT_NE(nothing.output.find("nothing to do"), std::string::npos) << nothing.output;
+}
+
+}  // namespace
