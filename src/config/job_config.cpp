@@ -106,6 +106,14 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.push_back(knn_k_field(&knn_k));
   f.push_back(knn_temperature_field(&knn_temperature));
   f.push_back(feature_pool_field(&knn_pool, "knn_pool"));
+  f.emplace_back("shuffle_buffer", &shuffle_buffer, "Tar shards: samples each loader worker holds to shuffle "
+                                                    "across shard boundaries (docs/data.md)")
+      .at_least(0)
+      .ours();
+  f.emplace_back("samples_per_epoch", &samples_per_epoch, "Tar shards: samples an epoch covers, all ranks together "
+                                                          "(0: the shards' index.json)")
+      .at_least(0)
+      .ours();
 }
 
 void PretrainConfig::validate_job() const {

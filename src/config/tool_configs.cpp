@@ -61,6 +61,27 @@ void ExtractConfig::validate_rules() const {
   }
 }
 
+void ShardConfig::describe(std::vector<Field>& f) {
+  f.emplace_back("data_path", &data_path, "Image folder to pack: with train/ and val/ (each packed on its own), or "
+                                          "class folders, or plain images")
+      .non_empty();
+  f.emplace_back("output_dir", &output_dir, "Where the shards and index.json go (<output_dir>/train/... for a "
+                                            "train/ input); must not exist with shards in it")
+      .non_empty();
+  f.emplace_back("shard_size_mb", &shard_size_mb, "A shard closes once it holds this many MiB of tar data ...")
+      .at_least(1e-6);
+  f.emplace_back("samples_per_shard", &samples_per_shard, "... or this many samples, whichever comes first (0: no "
+                                                          "count limit)")
+      .at_least(0);
+  f.emplace_back("resize", &resize, "Re-encode: shorter side down to this many pixels (0: keep the size)").at_least(0);
+  f.emplace_back("jpeg_quality", &jpeg_quality, "Re-encode every image as a JPEG of this quality (0: keep the bytes; "
+                                                "95 for resized images)")
+      .at_least(0)
+      .at_most(100);
+  f.emplace_back("num_workers", &num_workers, "Threads that read, check and re-encode images").at_least(1);
+  f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning");
+}
+
 void StepBenchConfig::describe(std::vector<Field>& f) {
   f.emplace_back("job", &job, "The step to time").one_of({"pretrain", "finetune", "linprobe", "inference"});
   f.emplace_back("model", &model, "Model name (MAE or classifier; each job takes its own)").non_empty();
@@ -80,11 +101,12 @@ void StepBenchConfig::describe(std::vector<Field>& f) {
 }
 
 void DataBenchConfig::describe(std::vector<Field>& f) {
-  f.emplace_back("data", &data, "Folder of images").non_empty();
+  f.emplace_back("data", &data, "Folder of images, or tar shards (docs/data.md)").non_empty();
   f.emplace_back("workers", &workers, "Loader worker threads (0: in the calling thread)").at_least(0);
   f.emplace_back("batch_size", &batch_size, "Images per batch").at_least(1);
   f.emplace_back("input_size", &input_size, "Output size").at_least(1);
   f.emplace_back("epochs", &epochs, "Timed passes over the folder").at_least(1);
+  f.emplace_back("shuffle_buffer", &shuffle_buffer, "Tar shards: samples each worker holds to shuffle").at_least(0);
 }
 
 }  // namespace mae::config

@@ -65,7 +65,7 @@ DataLoader::DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOpt
   }
 }
 
-DataLoader::~DataLoader() { stop_workers(); }
+DataLoader::~DataLoader() { batches_.stop(); }
 
 int64_t DataLoader::batches_per_epoch() const {
   const auto samples = static_cast<int64_t>(
@@ -75,33 +75,16 @@ int64_t DataLoader::batches_per_epoch() const {
   return options_.max_batches > 0 ? std::min(batches, options_.max_batches) : batches;
 }
 
-void DataLoader::stop_workers() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
-  for (auto& worker : workers_) {
-    worker.join();
-  }
-  workers_.clear();
-  ready_.clear();
-  stopping_ = false;
-}
-
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
-  stop_workers();
+  batches_.stop();
   if (first_batch < 0 || first_batch > batches_per_epoch()) {
     throw Error(text("an epoch of ", batches_per_epoch(), " batches cannot start at batch ", first_batch));
   }
   epoch_ = epoch;
   indices_ = sampler_indices(static_cast<int64_t>(dataset_.size()), epoch, options_.seed, options_.rank,
                              options_.world_size, options_.shuffle);
-  next_batch_ = first_batch;
   skipped_ = 0;
-  for (int worker = 0; worker < options_.num_workers; ++worker) {
-    workers_.emplace_back([this, worker, first_batch] { worker_loop(worker, first_batch); });
-  }
+  batches_.start(options_.num_workers, first_batch, [this, first_batch](int worker) { worker_loop(worker, first_batch); });
 }
 
 std::optional<std::size_t> DataLoader::load_sample(int64_t dataset_index, const at::Tensor& out) {
@@ -151,52 +134,30 @@ Batch DataLoader::load_batch(int64_t batch_index) {
 }
 
 void DataLoader::worker_loop(int worker, int64_t first_batch) {
-  // Worker w makes batches first + w, first + w + W, ..., staying at most two rounds ahead of the consumer.
+  // Worker w makes batches first + w, first + w + W, ...
   const int64_t workers = options_.num_workers;
   for (int64_t batch = first_batch + worker; batch < batches_per_epoch(); batch += workers) {
-    {
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || batch < next_batch_ + 2 * workers; });
-      if (stopping_) {
-        return;
-      }
+    if (!batches_.wait_turn(batch)) {
+      return;
     }
-    std::pair<std::optional<Batch>, std::exception_ptr> result;
     try {
-      result.first = load_batch(batch);
+      batches_.put(batch, load_batch(batch));
     } catch (...) {
-      result.second = std::current_exception();
+      batches_.put(batch, std::nullopt, std::current_exception());
     }
-    {
-      std::lock_guard lock(mutex_);
-      ready_[batch] = std::move(result);
-    }
-    changed_.notify_all();
   }
 }
 
 std::optional<Batch> DataLoader::next() {
-  if (next_batch_ >= batches_per_epoch()) {
+  if (batches_.next_index() >= batches_per_epoch()) {
     return std::nullopt;
   }
-  const int64_t wanted = next_batch_;
   if (options_.num_workers == 0) {
-    ++next_batch_;
+    const int64_t wanted = batches_.next_index();
+    batches_.skip();
     return load_batch(wanted);
   }
-  std::pair<std::optional<Batch>, std::exception_ptr> result;
-  {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return ready_.contains(wanted); });
-    result = std::move(ready_[wanted]);
-    ready_.erase(wanted);
-    ++next_batch_;
-  }
-  changed_.notify_all();
-  if (result.second) {
-    std::rethrow_exception(result.second);
-  }
-  return std::move(result.first);
+  return batches_.take();
 }
 
 }  // namespace mae::data

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "mae/data/loader.h"
+#include "mae/data/shard_list.h"
+#include "mae/data/shard_loader.h"
 #include "mae/data/pipelines.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
@@ -52,18 +54,32 @@ BatchSource loader_batches(const config::StepBenchConfig& o) {
 
 DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
   using Clock = std::chrono::steady_clock;
-  auto dataset = data::ImageFolder::without_labels(config.data);
-  data::LoaderOptions loader_options;
-  loader_options.batch_size = config.batch_size;
-  loader_options.num_workers = config.workers;
-  loader_options.drop_last = false;
-  data::DataLoader loader(dataset, data::pretrain_transform(config.input_size), loader_options);
+  std::unique_ptr<data::BatchStream> loader;
+  int64_t images_in_data = 0;
+  if (data::is_shard_spec(config.data)) {  // an epoch of every sample, in full batches, as training reads shards
+    data::ShardLoaderOptions options;
+    options.batch_size = config.batch_size;
+    options.num_workers = config.workers;
+    options.shuffle_buffer = config.shuffle_buffer;
+    auto shards = std::make_unique<data::ShardLoader>(data::expand_shard_spec(config.data),
+                                                      data::pretrain_transform(config.input_size), options);
+    images_in_data = shards->samples_per_epoch();
+    loader = std::move(shards);
+  } else {
+    auto dataset = data::ImageFolder::without_labels(config.data);
+    images_in_data = static_cast<int64_t>(dataset.size());
+    data::LoaderOptions options;
+    options.batch_size = config.batch_size;
+    options.num_workers = config.workers;
+    options.drop_last = false;
+    loader = std::make_unique<data::DataLoader>(dataset, data::pretrain_transform(config.input_size), options);
+  }
   std::vector<double> rates;
   for (int epoch = 0; epoch <= config.epochs; ++epoch) {
     const auto start = Clock::now();
     int64_t images = 0;
-    loader.start_epoch(epoch);
-    while (auto batch = loader.next()) {
+    loader->start_epoch(epoch);
+    while (auto batch = loader->next()) {
       images += batch->images.size(0);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -72,7 +88,7 @@ DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
     }
   }
   std::sort(rates.begin(), rates.end());
-  return {static_cast<int64_t>(dataset.size()), rates[rates.size() / 2], static_cast<int>(rates.size())};
+  return {images_in_data, rates[rates.size() / 2], static_cast<int>(rates.size())};
 }
 
 }  // namespace mae::jobs

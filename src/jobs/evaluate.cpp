@@ -11,7 +11,7 @@
 
 namespace mae::jobs {
 
-EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
+EvalStats evaluate(models::VisionTransformer& model, data::BatchStream& loader, const RunContext& context,
                    const distributed::DataParallel& parallel) {
   const c10::NoGradGuard no_grad;
   model->eval();

@@ -13,6 +13,7 @@
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
+#include "mae/jobs/pretraining_data.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
@@ -27,15 +28,9 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   const models::MaeOptions options = engine::resolve_mae_architecture(config);  // before anything records the config
   record_resolved_config(config, launch);
   const RunContext context = make_run_context(config, launch);
-  const auto dataset = data::training_images(config.data_path, /*labelled=*/false);
-  data::report_unreadable(dataset, config.strict_data);
-  log::info(text("Dataset: ", dataset.size(), " images under ", dataset.root()));
-  data::DataLoader loader(dataset, data::pretrain_transform(config.input_size, *config.in_chans),
-                          training_loader_options(config, context));
-  if (loader.batches_per_epoch() == 0) {
-    throw UsageError(text("--batch_size ", config.batch_size, " is larger than the ", dataset.size(),
-                          " training images: no full batch per epoch"));
-  }
+  TrainingData data = pretraining_data(config, context, data::pretrain_transform(config.input_size, *config.in_chans));
+  log::info(text("Dataset: ", data.description));
+  data::BatchStream& loader = *data.loader;
 
   models::MaskedAutoencoderViT model(options);
   model->to(context.device);

@@ -23,7 +23,7 @@ bool stop_agreed(const distributed::DataParallel& parallel) {
 
 }  // namespace
 
-EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, TrainingStep& training_step,
+EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
                            const LossFunction& compute_loss, const StepScalars& scalars) {
   model.train();

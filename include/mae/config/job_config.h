@@ -82,6 +82,9 @@ class PretrainConfig : public JobConfig {
   int knn_k = 20;
   double knn_temperature = 0.07;
   std::string knn_pool = "cls";
+  // Added by mae-cpp: reading tar shards (docs/data.md, "Shards").
+  int shuffle_buffer = 1000;  // samples each loader worker holds to shuffle across shards
+  int samples_per_epoch = 0;  // samples an epoch covers, all ranks together; 0: the packer's index's
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;

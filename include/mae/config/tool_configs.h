@@ -57,6 +57,22 @@ class ExtractConfig : public Settings {
   void validate_rules() const override;
 };
 
+// mae_shard: an image folder packed into WebDataset tar shards with a JSON index (data/shard_packer.h).
+class ShardConfig : public Settings {
+ public:
+  std::string data_path;
+  std::string output_dir;
+  double shard_size_mb = 1000;
+  int samples_per_shard = 0;
+  int resize = 0;
+  int jpeg_quality = 0;
+  int num_workers = 2;
+  bool strict_data = false;
+
+ protected:
+  void describe(std::vector<Field>& fields) override;
+};
+
 // mae_bench step: one job's training step (or inference) timed on synthetic or real data.
 class StepBenchConfig : public Settings {
  public:
@@ -87,6 +103,7 @@ class DataBenchConfig : public Settings {
   int batch_size = 64;
   int input_size = 224;
   int epochs = 3;
+  int shuffle_buffer = 1000;  // tar shards
 
  protected:
   void describe(std::vector<Field>& fields) override;

@@ -4,16 +4,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "mae/data/batch_buffer_pool.h"
+#include "mae/data/batch_stream.h"
+#include "mae/data/ordered_batches.h"
 #include "mae/data/image_folder.h"
 #include "mae/data/pipelines.h"
 
@@ -36,36 +33,28 @@ struct LoaderOptions {
   int64_t max_batches = 0;  // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS sets it)
 };
 
-struct Batch {
-  at::Tensor images;  // [B, C, H, W] float32
-  at::Tensor labels;  // [B] int64
-};
-
 // DistributedSampler: a permutation from torch.randperm with a generator seeded seed + epoch (identity order
 // without shuffle), padded by repeating its start to a multiple of world_size, then every world_size-th index from
 // `rank`. Used in single-process runs too, so each epoch is shuffled anew (the reference's quirk Q2 fixed).
 std::vector<int64_t> sampler_indices(int64_t dataset_size, int64_t epoch, uint64_t seed, int rank, int world_size,
                                      bool shuffle);
 
-class DataLoader {
+class DataLoader final : public BatchStream {
  public:
   DataLoader(ImageFolder dataset, SampleTransform transform, LoaderOptions options);
-  ~DataLoader();
+  ~DataLoader() override;
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  // Starts producing the batches of `epoch` from batch `first_batch` on (stopping any epoch still running). Every
-  // sample's random transform depends only on the seed, the epoch and the sample, so batch N is the same whether the
-  // epoch starts at 0 or at N (a preempted run's resume).
-  void start_epoch(int64_t epoch, int64_t first_batch = 0);
-  // The next batch in order, or nothing at the end of the epoch. Rethrows a worker's error.
-  std::optional<Batch> next();
+  // Every sample's random transform depends only on the seed, the epoch and the sample, so batch N is the same
+  // whether the epoch starts at 0 or at N.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0) override;
+  std::optional<Batch> next() override;
 
-  int64_t batches_per_epoch() const;
-  // Whether this loader reads one rank's shard of the data (world_size > 1).
-  bool sharded() const { return options_.world_size > 1; }
+  int64_t batches_per_epoch() const override;
+  bool sharded() const override { return options_.world_size > 1; }
   // Images that could not be read in the current epoch (replaced or left out, as replace_unreadable says).
-  int64_t skipped_images() const { return skipped_; }
+  int64_t skipped_images() const override { return skipped_; }
 
  private:
   Batch load_batch(int64_t batch_index);
@@ -73,22 +62,16 @@ class DataLoader {
   // when it was unreadable and left out.
   std::optional<std::size_t> load_sample(int64_t dataset_index, const at::Tensor& out);
   void worker_loop(int worker, int64_t first_batch);
-  void stop_workers();
 
   ImageFolder dataset_;
   SampleTransform transform_;
   LoaderOptions options_;
   int64_t epoch_ = 0;
   std::vector<int64_t> indices_;
-  int64_t next_batch_ = 0;
   std::atomic<int64_t> skipped_{0};
   BatchBufferPool batch_buffers_;
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<int64_t, std::pair<std::optional<Batch>, std::exception_ptr>> ready_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  OrderedBatches batches_;  // last: its workers stop before the members they use go
 };
 
 }  // namespace mae::data

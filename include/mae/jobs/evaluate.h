@@ -21,7 +21,7 @@ struct EvalStats {
 // first forward of the DDP model does, so that all ranks evaluate the same model; with --dist_eval (a sharded `loader`)
 // each rank evaluates its shard and the meters are summed over the ranks; without it every rank evaluates the whole
 // set, as the reference.
-EvalStats evaluate(models::VisionTransformer& model, data::DataLoader& loader, const RunContext& context,
+EvalStats evaluate(models::VisionTransformer& model, data::BatchStream& loader, const RunContext& context,
                    const distributed::DataParallel& parallel);
 
 }  // namespace mae::jobs

@@ -44,7 +44,7 @@ struct StepScalars {
 };
 
 // Trains `epoch` from batch `first_step` on (not 0 only when resuming a preempted run).
-EpochStats train_one_epoch(torch::nn::Module& model, data::DataLoader& loader, TrainingStep& training_step,
+EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
                            const LossFunction& compute_loss, const StepScalars& scalars);
 

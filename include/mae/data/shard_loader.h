@@ -1,0 +1,79 @@
+#pragma once
+// Training batches from WebDataset tar shards (docs/data.md, "Shards"): every epoch the shard list is shuffled from
+// (seed, epoch) and dealt out to the job's (rank, loader worker) slots, so that each shard is read by exactly one of
+// them; each worker streams its shards in turn through a shuffle buffer and builds whole batches, and the batches
+// come out round-robin over the workers, so their order depends on neither the thread timing nor the worker count's
+// speed. An epoch is a fixed number of batches on every rank (from the packer's index or --samples_per_epoch): a
+// worker whose shards run out starts them again, and one with more leaves the rest unread, so no rank waits for
+// another at the end of an epoch.
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mae/data/batch_stream.h"
+#include "mae/data/ordered_batches.h"
+#include "mae/data/pipelines.h"
+
+namespace mae::data {
+
+// <folder>/index.json, the packer's index (data/shard_packer.h): the classes in label order and each shard's samples.
+struct ShardIndex {
+  std::string path;
+  std::vector<std::string> classes;
+  std::map<std::string, int64_t> samples;  // by shard file name
+  int64_t total = 0;                       // samples of the shards named in the spec
+};
+
+// The index beside the shards (the folder of the first one) when they are files and it exists; nothing for pipe:
+// shards or shards packed by another tool. A shard the index does not list is a UsageError naming it.
+std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shards);
+
+struct ShardLoaderOptions {
+  int64_t batch_size = 64;
+  int num_workers = 10;  // threads; 0 counts as one
+  uint64_t seed = 0;
+  int rank = 0;
+  int world_size = 1;
+  int64_t shuffle_buffer = 1000;  // samples each worker holds to shuffle across shard boundaries; 0 or 1: none
+  // Samples an epoch covers, all ranks together (each rank reads samples_per_epoch / world_size); 0: the index's.
+  int64_t samples_per_epoch = 0;
+  bool strict_data = false;     // an unreadable sample or shard stops the job instead of being skipped
+  bool require_labels = false;  // classification: a sample without .cls is unreadable
+  int64_t max_batches = 0;      // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS)
+};
+
+class ShardLoader final : public BatchStream {
+ public:
+  // UsageError when the epoch length is unknown (no index and no samples_per_epoch), when there are fewer shards
+  // than ranks x workers (naming both numbers), or when an epoch holds no full batch.
+  ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options);
+  ~ShardLoader() override;
+  ShardLoader(const ShardLoader&) = delete;
+  ShardLoader& operator=(const ShardLoader&) = delete;
+
+  void start_epoch(int64_t epoch, int64_t first_batch = 0) override;
+  std::optional<Batch> next() override;
+  int64_t batches_per_epoch() const override;
+  bool sharded() const override { return options_.world_size > 1; }
+  int64_t skipped_images() const override { return skipped_; }
+
+  // The shards slot `rank * workers + worker` reads in `epoch`, in order (for tests and logs).
+  std::vector<std::string> shards_of(int64_t epoch, int rank, int worker) const;
+  int workers() const { return std::max(options_.num_workers, 1); }
+  int64_t samples_per_epoch() const { return samples_per_epoch_; }
+
+ private:
+  void worker_loop(int worker, int64_t epoch, int64_t first_batch);
+
+  std::vector<std::string> shards_;
+  SampleTransform transform_;
+  ShardLoaderOptions options_;
+  int64_t samples_per_epoch_ = 0;
+  std::atomic<int64_t> skipped_{0};
+  OrderedBatches batches_;  // last: its workers stop before the members they use go
+};
+
+}  // namespace mae::data

@@ -1,0 +1,261 @@
+#include "mae/data/shard_loader.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "mae/data/image_io.h"
+#include "mae/data/rng.h"
+#include "mae/data/shard_source.h"
+#include "mae/data/tar_samples.h"
+#include "mae/util/error.h"
+#include "mae/util/log.h"
+#include "mae/util/strings.h"
+
+namespace mae::data {
+namespace fs = std::filesystem;
+namespace {
+
+// Random streams of the loader besides the samples' own (Rng(seed, epoch, sample)): distinct from any sample index.
+constexpr uint64_t kShardOrderStream = uint64_t{1} << 62;
+constexpr uint64_t kShuffleBufferStream = (uint64_t{1} << 62) + (uint64_t{1} << 40);
+// A sample's id: its worker slot in the high bits, its position in the slot's epoch stream in the low ones.
+constexpr int kSampleBits = 40;
+
+// The shards of one (rank, worker) slot in turn, started again from the first when the last ends, through a
+// shuffle buffer; unreadable samples and shards are skipped (counted) or, with strict_data, thrown.
+class SampleStream {
+ public:
+  SampleStream(std::vector<std::string> shards, const ShardLoaderOptions& options, Rng rng,
+               std::atomic<int64_t>& skipped)
+      : shards_(std::move(shards)), options_(options), rng_(rng), skipped_(skipped) {}
+
+  TarSample next() {
+    const auto capacity = static_cast<std::size_t>(std::max<int64_t>(options_.shuffle_buffer, 1));
+    while (buffer_.size() < capacity) {
+      buffer_.push_back(read_one());
+    }
+    const auto pick = static_cast<std::size_t>(rng_.randint(0, static_cast<int64_t>(buffer_.size())));
+    std::swap(buffer_[pick], buffer_.back());
+    TarSample sample = std::move(buffer_.back());
+    buffer_.pop_back();
+    return sample;
+  }
+
+ private:
+  TarSample read_one() {
+    int64_t shards_without_sample = 0;
+    while (true) {
+      if (!reader_) {
+        if (shards_without_sample > static_cast<int64_t>(shards_.size())) {
+          throw IoError(text("none of the ", shards_.size(), " shard(s) of a loader worker holds a readable sample (",
+                             join(shards_, ", ", 3), ")"));
+        }
+        open(shards_[next_shard_++ % shards_.size()]);
+        ++shards_without_sample;
+        if (!reader_) {
+          continue;
+        }
+      }
+      try {
+        if (auto sample = reader_->next()) {
+          skipped_ += static_cast<int64_t>(reader_->skipped() - skipped_in_shard_);
+          skipped_in_shard_ = reader_->skipped();
+          return std::move(*sample);
+        }
+        skipped_ += static_cast<int64_t>(reader_->skipped() - skipped_in_shard_);
+      } catch (const IoError& error) {  // a truncated or corrupt shard, a failing pipe: the rest of it is lost
+        if (options_.strict_data) {
+          throw;
+        }
+        ++skipped_;
+        log::warn(text(error.what(), "; the rest of the shard is skipped (--strict_data stops instead)"));
+      }
+      reader_.reset();
+      source_.reset();
+    }
+  }
+
+  void open(const std::string& shard) {
+    skipped_in_shard_ = 0;
+    try {
+      source_ = std::make_unique<ShardSource>(shard);
+      reader_ = std::make_unique<TarSampleReader>(
+          *source_, TarSampleOptions{options_.strict_data, options_.require_labels});
+    } catch (const IoError& error) {  // a missing shard, a command that cannot start
+      if (options_.strict_data) {
+        throw;
+      }
+      ++skipped_;
+      log::warn(text(error.what(), "; the shard is skipped (--strict_data stops instead)"));
+      source_.reset();
+      reader_.reset();
+    }
+  }
+
+  std::vector<std::string> shards_;
+  const ShardLoaderOptions& options_;
+  Rng rng_;
+  std::atomic<int64_t>& skipped_;
+  std::size_t next_shard_ = 0;
+  std::unique_ptr<ShardSource> source_;
+  std::unique_ptr<TarSampleReader> reader_;
+  std::size_t skipped_in_shard_ = 0;
+  std::vector<TarSample> buffer_;
+};
+
+}  // namespace
+
+std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shards) {
+  if (shards.empty() || shards.front().starts_with("pipe:")) {
+    return std::nullopt;
+  }
+  const fs::path path = fs::path(shards.front()).parent_path() / "index.json";
+  if (!fs::is_regular_file(path)) {
+    return std::nullopt;
+  }
+  ShardIndex index;
+  index.path = path.string();
+  try {
+    std::ifstream in(path);
+    const auto json = nlohmann::json::parse(in);
+    index.classes = json.value("classes", std::vector<std::string>{});
+    for (const auto& shard : json.at("shards")) {
+      index.samples[shard.at("name").get<std::string>()] = shard.at("samples").get<int64_t>();
+    }
+  } catch (const nlohmann::json::exception& error) {
+    throw UsageError(text("shard index '", index.path, "' is malformed: ", error.what()));
+  }
+  for (const auto& shard : shards) {
+    const auto found = index.samples.find(fs::path(shard).filename().string());
+    if (found == index.samples.end()) {
+      throw UsageError(text("shard '", shard, "' is not in the index '", index.path, "' beside it: give ",
+                            "--samples_per_epoch, or pack the shards again (mae_shard)"));
+    }
+    index.total += found->second;
+  }
+  return index;
+}
+
+ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options)
+    : shards_(std::move(shards)), transform_(std::move(transform)), options_(options) {
+  const int slots = options_.world_size * workers();
+  if (static_cast<int64_t>(shards_.size()) < slots) {
+    throw UsageError(text(shards_.size(), " shard(s) for ", options_.world_size, " rank(s) x ", workers(),
+                          " loader worker(s) = ", slots, " readers: each shard is read by one of them, so there must ",
+                          "be at least as many shards; lower --num_workers or pack smaller shards"));
+  }
+  samples_per_epoch_ = options_.samples_per_epoch;
+  if (samples_per_epoch_ == 0) {
+    const auto index = find_shard_index(shards_);
+    if (!index) {
+      throw UsageError(text("the length of an epoch of the shards '", shards_.front(), "'... is unknown: they have ",
+                            "no index.json beside them (mae_shard writes one); give --samples_per_epoch"));
+    }
+    samples_per_epoch_ = index->total;
+  }
+  if (batches_per_epoch() == 0) {
+    throw UsageError(text("an epoch of ", samples_per_epoch_, " samples over ", options_.world_size, " rank(s) holds ",
+                          "no full batch of ", options_.batch_size));
+  }
+}
+
+ShardLoader::~ShardLoader() { batches_.stop(); }
+
+int64_t ShardLoader::batches_per_epoch() const {
+  const int64_t full = samples_per_epoch_ / options_.world_size / options_.batch_size;
+  return options_.max_batches > 0 ? std::min(full, options_.max_batches) : full;
+}
+
+std::vector<std::string> ShardLoader::shards_of(int64_t epoch, int rank, int worker) const {
+  // Fisher-Yates from the (seed, epoch) stream: the same order on every rank.
+  std::vector<std::size_t> order(shards_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  Rng rng(options_.seed, static_cast<uint64_t>(epoch), kShardOrderStream);
+  for (std::size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[static_cast<std::size_t>(rng.randint(0, static_cast<int64_t>(i)))]);
+  }
+  const std::size_t slots = static_cast<std::size_t>(options_.world_size) * static_cast<std::size_t>(workers());
+  const std::size_t slot = static_cast<std::size_t>(rank) * static_cast<std::size_t>(workers()) + worker;
+  std::vector<std::string> mine;
+  for (std::size_t i = slot; i < order.size(); i += slots) {
+    mine.push_back(shards_[order[i]]);
+  }
+  return mine;
+}
+
+void ShardLoader::start_epoch(int64_t epoch, int64_t first_batch) {
+  batches_.stop();
+  if (first_batch < 0 || first_batch > batches_per_epoch()) {
+    throw Error(text("an epoch of ", batches_per_epoch(), " batches cannot start at batch ", first_batch));
+  }
+  skipped_ = 0;
+  batches_.start(workers(), first_batch,
+                 [this, epoch, first_batch](int worker) { worker_loop(worker, epoch, first_batch); });
+}
+
+void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
+  const uint64_t slot = static_cast<uint64_t>(options_.rank) * static_cast<uint64_t>(workers()) + worker;
+  int64_t index = worker;
+  try {
+    SampleStream stream(shards_of(epoch, options_.rank, worker), options_,
+                        Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), skipped_);
+    uint64_t position = 0;  // of the next sample in this slot's stream
+    const auto [channels, height, width] = transform_.shape;
+    for (; index < batches_per_epoch(); index += workers()) {
+      if (!batches_.wait_turn(index)) {
+        return;
+      }
+      if (index < first_batch) {  // a resumed epoch: the stream goes past these samples without decoding them
+        for (int64_t i = 0; i < options_.batch_size; ++i) {
+          stream.next();
+          ++position;
+        }
+        continue;
+      }
+      Batch batch{at::empty({options_.batch_size, channels, height, width}, at::kFloat),
+                  at::empty({options_.batch_size}, at::kLong)};
+      auto* labels = batch.labels.data_ptr<int64_t>();
+      for (int64_t i = 0; i < options_.batch_size;) {
+        const TarSample sample = stream.next();
+        const uint64_t id = (slot << kSampleBits) + position++;
+        try {
+          const EncodedImage image = EncodedImage::from_bytes(
+              sample.image, text(sample.shard, ": ", sample.key, ".", sample.image_extension));
+          Rng rng(options_.seed, static_cast<uint64_t>(epoch), id);
+          transform_.fill(image, rng, batch.images[i]);
+        } catch (const IoError&) {
+          if (options_.strict_data) {
+            throw;
+          }
+          ++skipped_;  // the next sample takes its place, so that the batch keeps its size
+          continue;
+        }
+        labels[i++] = sample.label.value_or(0);
+      }
+      batches_.put(index, std::move(batch));
+    }
+  } catch (...) {
+    while (index < first_batch) {  // the training loop waits for this worker's first batch of the resumed epoch
+      index += workers();
+    }
+    if (index < batches_per_epoch()) {
+      batches_.put(index, std::nullopt, std::current_exception());
+    }
+  }
+}
+
+std::optional<Batch> ShardLoader::next() {
+  if (batches_.next_index() >= batches_per_epoch()) {
+    return std::nullopt;
+  }
+  return batches_.take();
+}
+
+}  // namespace mae::data

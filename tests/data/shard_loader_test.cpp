@@ -1,0 +1,199 @@
+// ShardLoader: each shard read by exactly one (rank, worker) per epoch, epochs of a fixed length on every rank
+// whatever the shard sizes, the pixels of the folder path, pipe: shards, resumed epochs, and bad shards named.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "mae/data/image_folder.h"
+#include "mae/data/loader.h"
+#include "mae/data/shard_list.h"
+#include "mae/data/shard_loader.h"
+#include "mae/data/shard_packer.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using mae::data::ShardLoader;
+using mae::data::ShardLoaderOptions;
+
+// Two classes of random 20x20 images packed `per_shard` samples a shard; returns the shard folder.
+fs::path packed(const mae::test::TempDir& dir, int per_class, int per_shard) {
+  mae::test::write_random_images(dir / "images" / "a", per_class, 7);
+  mae::test::write_random_images(dir / "images" / "b", per_class, 8);
+  mae::data::PackOptions options;
+  options.input = (dir / "images").string();
+  options.output = (dir / "shards").string();
+  options.samples_per_shard = per_shard;
+  mae::data::pack_shards(options);
+  return dir / "shards";
+}
+
+std::vector<std::string> shard_files(const fs::path& folder) { return mae::data::expand_shard_spec(folder.string()); }
+
+TEST(ShardLoader, EachShardIsReadByExactlyOneRankAndWorkerPerEpoch) {
+  mae::test::TempDir dir;
+  const auto shards = shard_files(packed(dir, 9, 2));  // 18 samples in 9 shards
+  ASSERT_EQ(shards.size(), 9u);
+  ShardLoaderOptions options;
+  options.batch_size = 2;
+  options.num_workers = 2;
+  options.world_size = 2;
+  const ShardLoader loader(shards, mae::data::eval_transform(16), options);
+  std::vector<std::string> first_epoch_order;
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    std::multiset<std::string> read;
+    for (int rank = 0; rank < 2; ++rank) {
+      for (int worker = 0; worker < 2; ++worker) {
+        const auto mine = loader.shards_of(epoch, rank, worker);
+        EXPECT_GE(mine.size(), 2u);  // 9 shards over 4 slots: 3, 2, 2, 2
+        read.insert(mine.begin(), mine.end());
+        if (epoch == 0) {
+          first_epoch_order.insert(first_epoch_order.end(), mine.begin(), mine.end());
+        }
+      }
+    }
+    EXPECT_EQ(read, std::multiset<std::string>(shards.begin(), shards.end())) << "epoch " << epoch;
+  }
+  // The deal is reshuffled every epoch.
+  std::vector<std::string> second_epoch_order;
+  for (int rank = 0; rank < 2; ++rank) {
+    for (int worker = 0; worker < 2; ++worker) {
+      const auto mine = loader.shards_of(1, rank, worker);
+      second_epoch_order.insert(second_epoch_order.end(), mine.begin(), mine.end());
+    }
+  }
+  EXPECT_NE(first_epoch_order, second_epoch_order);
+}
+
+TEST(ShardLoader, EveryRankReadsTheSameNumberOfBatchesWhateverTheShardSizes) {
+  mae::test::TempDir dir;
+  // 11 samples of class a and 11 of b in shards of 4: sizes 4, 4, 4, 4, 4, 2, uneven between the slots.
+  const auto shards = shard_files(packed(dir, 11, 4));
+  ASSERT_EQ(shards.size(), 6u);
+  for (int rank = 0; rank < 2; ++rank) {
+    ShardLoaderOptions options;
+    options.batch_size = 3;
+    options.num_workers = 3;
+    options.world_size = 2;
+    options.rank = rank;
+    options.shuffle_buffer = 4;
+    options.require_labels = true;
+    ShardLoader loader(shards, mae::data::eval_transform(16), options);
+    EXPECT_EQ(loader.samples_per_epoch(), 22);  // from index.json
+    EXPECT_EQ(loader.batches_per_epoch(), 3);   // 11 samples a rank, 3 full batches of 3
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+      loader.start_epoch(epoch);
+      int64_t batches = 0;
+      while (auto batch = loader.next()) {
+        EXPECT_EQ(batch->images.sizes(), (std::vector<int64_t>{3, 3, 16, 16}));
+        EXPECT_TRUE(((batch->labels == 0) | (batch->labels == 1)).all().item<bool>());
+        ++batches;
+      }
+      EXPECT_EQ(batches, 3) << "rank " << rank << " epoch " << epoch;
+      EXPECT_EQ(loader.skipped_images(), 0);
+    }
+  }
+}
+
+TEST(ShardLoader, SamplesHaveTheFolderPathsPixels) {
+  mae::test::TempDir dir;
+  const auto folder = packed(dir, 5, 100);  // one shard, in the folder's order
+  ShardLoaderOptions options;
+  options.batch_size = 10;
+  options.num_workers = 1;
+  options.shuffle_buffer = 0;
+  options.require_labels = true;
+  ShardLoader shards(shard_files(folder), mae::data::eval_transform(16), options);
+  shards.start_epoch(0);
+  const auto from_shards = shards.next();
+  ASSERT_TRUE(from_shards.has_value());
+
+  mae::data::LoaderOptions folder_options;
+  folder_options.batch_size = 10;
+  folder_options.num_workers = 1;
+  folder_options.shuffle = false;
+  mae::data::DataLoader images(mae::data::ImageFolder::with_classes((dir / "images").string()),
+                               mae::data::eval_transform(16), folder_options);
+  images.start_epoch(0);
+  const auto from_folder = images.next();
+  ASSERT_TRUE(from_folder.has_value());
+  EXPECT_TRUE(torch::equal(from_shards->images, from_folder->images));
+  EXPECT_TRUE(torch::equal(from_shards->labels, from_folder->labels));
+}
+
+TEST(ShardLoader, PipeShardsAndAResumedEpoch) {
+  mae::test::TempDir dir;
+  const auto folder = packed(dir, 6, 3);  // 4 shards of 3
+  const std::string spec = "pipe:cat " + (folder / "shard-{000000..000003}.tar").string();
+  ASSERT_TRUE(mae::data::is_shard_spec(spec));
+  ShardLoaderOptions options;
+  options.batch_size = 2;
+  options.num_workers = 2;
+  options.samples_per_epoch = 12;  // pipe: shards have no index beside them
+  options.shuffle_buffer = 3;
+  ShardLoader loader(mae::data::expand_shard_spec(spec), mae::data::pretrain_transform(16), options);
+  loader.start_epoch(3);
+  std::vector<at::Tensor> whole;
+  while (auto batch = loader.next()) {
+    whole.push_back(batch->images);
+  }
+  ASSERT_EQ(whole.size(), 6u);
+  loader.start_epoch(3, 4);  // a preempted run resuming at batch 4: the same last two batches
+  for (std::size_t i = 4; i < whole.size(); ++i) {
+    const auto batch = loader.next();
+    ASSERT_TRUE(batch.has_value());
+    EXPECT_TRUE(torch::equal(batch->images, whole[i])) << "batch " << i;
+  }
+  EXPECT_FALSE(loader.next().has_value());
+}
+
+TEST(ShardLoader, BadShardsAreSkippedAndCountedOrStopTheJob) {
+  mae::test::TempDir dir;
+  auto shards = shard_files(packed(dir, 4, 2));  // 4 shards of 2
+  shards.push_back((dir / "missing.tar").string());
+  shards.push_back("pipe:exit 3");
+  ShardLoaderOptions options;
+  options.batch_size = 2;
+  options.num_workers = 1;
+  options.samples_per_epoch = 8;
+  options.shuffle_buffer = 0;
+  {
+    ShardLoader lenient(shards, mae::data::eval_transform(16), options);
+    lenient.start_epoch(0);
+    int64_t batches = 0;
+    while (lenient.next()) {
+      ++batches;
+    }
+    EXPECT_EQ(batches, 4);
+    EXPECT_GE(lenient.skipped_images(), 1);
+  }
+  options.strict_data = true;
+  ShardLoader strict({(dir / "missing.tar").string()}, mae::data::eval_transform(16), options);
+  strict.start_epoch(0);
+  const std::string message = mae::test::error_of<mae::IoError>([&] { strict.next(); });
+  EXPECT_NE(message.find("missing.tar"), std::string::npos) << message;
+}
+
+TEST(ShardLoader, TooFewShardsOrAnUnknownEpochAreUsageErrors) {
+  mae::test::TempDir dir;
+  const auto shards = shard_files(packed(dir, 2, 2));  // 2 shards
+  ShardLoaderOptions options;
+  options.batch_size = 1;
+  options.num_workers = 2;
+  options.world_size = 2;
+  const std::string too_few =
+      mae::test::error_of<mae::UsageError>([&] { ShardLoader(shards, mae::data::eval_transform(16), options); });
+  EXPECT_NE(too_few.find("2 shard(s) for 2 rank(s) x 2 loader worker(s) = 4 readers"), std::string::npos) << too_few;
+  options.world_size = 1;
+  options.num_workers = 1;
+  const std::string unknown = mae::test::error_of<mae::UsageError>(
+      [&] { ShardLoader({"pipe:cat " + shards[0]}, mae::data::eval_transform(16), options); });
+  EXPECT_NE(unknown.find("--samples_per_epoch"), std::string::npos) << unknown;
+}
+
+}  // namespace
