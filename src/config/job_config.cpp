@@ -58,6 +58,14 @@ void JobConfig::describe(std::vector<Field>& f) {
   f.push_back(amp_field(&amp));
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
+  f.emplace_back("shuffle_buffer", &shuffle_buffer, "Tar shards: samples each loader worker holds to shuffle "
+                                                    "across shard boundaries (docs/data.md)")
+      .at_least(0)
+      .ours();
+  f.emplace_back("samples_per_epoch", &samples_per_epoch, "Tar shards: samples an epoch covers, all ranks together "
+                                                          "(0: the shards' index.json)")
+      .at_least(0)
+      .ours();
   f.emplace_back("preemption_deadline", &preemption_deadline, "Seconds after SIGTERM/SIGUSR1 within which the job "
                                                              "must have written its checkpoint, else it ends at once "
                                                              "(0: no deadline; docs/training.md)")
@@ -106,14 +114,6 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
   f.push_back(knn_k_field(&knn_k));
   f.push_back(knn_temperature_field(&knn_temperature));
   f.push_back(feature_pool_field(&knn_pool, "knn_pool"));
-  f.emplace_back("shuffle_buffer", &shuffle_buffer, "Tar shards: samples each loader worker holds to shuffle "
-                                                    "across shard boundaries (docs/data.md)")
-      .at_least(0)
-      .ours();
-  f.emplace_back("samples_per_epoch", &samples_per_epoch, "Tar shards: samples an epoch covers, all ranks together "
-                                                          "(0: the shards' index.json)")
-      .at_least(0)
-      .ours();
 }
 
 void PretrainConfig::validate_job() const {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "mae/data/image_io.h"
@@ -30,14 +31,22 @@ constexpr int kSampleBits = 40;
 // shuffle buffer; unreadable samples and shards are skipped (counted) or, with strict_data, thrown.
 class SampleStream {
  public:
+  // `once`: the shards are read once, in order, and the stream then ends (evaluation); otherwise it never ends.
   SampleStream(std::vector<std::string> shards, const ShardLoaderOptions& options, Rng rng,
-               std::atomic<int64_t>& skipped)
-      : shards_(std::move(shards)), options_(options), rng_(rng), skipped_(skipped) {}
+               std::atomic<int64_t>& skipped, bool once)
+      : shards_(std::move(shards)), options_(options), rng_(rng), skipped_(skipped), once_(once) {}
 
-  TarSample next() {
-    const auto capacity = static_cast<std::size_t>(std::max<int64_t>(options_.shuffle_buffer, 1));
-    while (buffer_.size() < capacity) {
-      buffer_.push_back(read_one());
+  std::optional<TarSample> next() {
+    const auto capacity = static_cast<std::size_t>(once_ ? 1 : std::max<int64_t>(options_.shuffle_buffer, 1));
+    while (!ended_ && buffer_.size() < capacity) {
+      if (auto sample = read_one()) {
+        buffer_.push_back(std::move(*sample));
+      } else {
+        ended_ = true;
+      }
+    }
+    if (buffer_.empty()) {
+      return std::nullopt;
     }
     const auto pick = static_cast<std::size_t>(rng_.randint(0, static_cast<int64_t>(buffer_.size())));
     std::swap(buffer_[pick], buffer_.back());
@@ -47,10 +56,13 @@ class SampleStream {
   }
 
  private:
-  TarSample read_one() {
+  std::optional<TarSample> read_one() {
     int64_t shards_without_sample = 0;
     while (true) {
       if (!reader_) {
+        if (once_ && next_shard_ == shards_.size()) {
+          return std::nullopt;
+        }
         if (shards_without_sample > static_cast<int64_t>(shards_.size())) {
           throw IoError(text("none of the ", shards_.size(), " shard(s) of a loader worker holds a readable sample (",
                              join(shards_, ", ", 3), ")"));
@@ -106,6 +118,8 @@ class SampleStream {
   std::unique_ptr<TarSampleReader> reader_;
   std::size_t skipped_in_shard_ = 0;
   std::vector<TarSample> buffer_;
+  bool once_;
+  bool ended_ = false;
 };
 
 }  // namespace
@@ -143,6 +157,10 @@ std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shard
 
 ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options)
     : shards_(std::move(shards)), transform_(std::move(transform)), options_(options) {
+  if (options_.evaluation) {
+    plan_evaluation();
+    return;
+  }
   const int slots = options_.world_size * workers();
   if (static_cast<int64_t>(shards_.size()) < slots) {
     throw UsageError(text(shards_.size(), " shard(s) for ", options_.world_size, " rank(s) x ", workers(),
@@ -164,21 +182,50 @@ ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transf
   }
 }
 
+void ShardLoader::plan_evaluation() {
+  const auto index = find_shard_index(shards_);
+  if (!index) {
+    throw UsageError(text("evaluating from the shards '", shards_.front(), "'... needs their index.json (mae_shard ",
+                          "writes one): each sample is read once, in batches counted from it"));
+  }
+  samples_per_epoch_ = index->total;
+  // Each worker's shards give ceil(samples / batch) batches, the last one partial; the batches are numbered
+  // round-robin over the workers that still have one.
+  std::vector<int64_t> counts;
+  for (int worker = 0; worker < workers(); ++worker) {
+    int64_t samples = 0;
+    for (const auto& shard : shards_of(0, options_.rank, worker)) {
+      samples += index->samples.at(fs::path(shard).filename().string());
+    }
+    counts.push_back((samples + options_.batch_size - 1) / options_.batch_size);
+  }
+  evaluation_batches_.assign(static_cast<std::size_t>(workers()), {});
+  const int64_t total = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  for (int64_t round = 0; evaluation_batch_count_ < total; ++round) {
+    for (std::size_t worker = 0; worker < counts.size(); ++worker) {
+      if (round < counts[worker]) {
+        evaluation_batches_[worker].push_back(evaluation_batch_count_++);
+      }
+    }
+  }
+}
+
 ShardLoader::~ShardLoader() { batches_.stop(); }
 
 int64_t ShardLoader::batches_per_epoch() const {
-  const int64_t full = samples_per_epoch_ / options_.world_size / options_.batch_size;
-  return options_.max_batches > 0 ? std::min(full, options_.max_batches) : full;
+  const int64_t all = options_.evaluation ? evaluation_batch_count_
+                                          : samples_per_epoch_ / options_.world_size / options_.batch_size;
+  return options_.max_batches > 0 ? std::min(all, options_.max_batches) : all;
 }
 
 std::vector<std::string> ShardLoader::shards_of(int64_t epoch, int rank, int worker) const {
-  // Fisher-Yates from the (seed, epoch) stream: the same order on every rank.
   std::vector<std::size_t> order(shards_.size());
   for (std::size_t i = 0; i < order.size(); ++i) {
     order[i] = i;
   }
+  // Training: Fisher-Yates from the (seed, epoch) stream, the same order on every rank; evaluation: as listed.
   Rng rng(options_.seed, static_cast<uint64_t>(epoch), kShardOrderStream);
-  for (std::size_t i = order.size(); i > 1; --i) {
+  for (std::size_t i = options_.evaluation ? 0 : order.size(); i > 1; --i) {
     std::swap(order[i - 1], order[static_cast<std::size_t>(rng.randint(0, static_cast<int64_t>(i)))]);
   }
   const std::size_t slots = static_cast<std::size_t>(options_.world_size) * static_cast<std::size_t>(workers());
@@ -200,15 +247,34 @@ void ShardLoader::start_epoch(int64_t epoch, int64_t first_batch) {
                  [this, epoch, first_batch](int worker) { worker_loop(worker, epoch, first_batch); });
 }
 
+std::vector<int64_t> ShardLoader::batches_of(int worker) const {
+  std::vector<int64_t> indices;
+  if (options_.evaluation) {
+    for (const int64_t index : evaluation_batches_[static_cast<std::size_t>(worker)]) {
+      if (index < batches_per_epoch()) {
+        indices.push_back(index);
+      }
+    }
+    return indices;
+  }
+  for (int64_t index = worker; index < batches_per_epoch(); index += workers()) {
+    indices.push_back(index);
+  }
+  return indices;
+}
+
 void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
   const uint64_t slot = static_cast<uint64_t>(options_.rank) * static_cast<uint64_t>(workers()) + worker;
-  int64_t index = worker;
+  const std::vector<int64_t> indices = batches_of(worker);
+  std::size_t at = 0;  // the batch being made
   try {
     SampleStream stream(shards_of(epoch, options_.rank, worker), options_,
-                        Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), skipped_);
+                        Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), skipped_,
+                        /*once=*/options_.evaluation);
     uint64_t position = 0;  // of the next sample in this slot's stream
     const auto [channels, height, width] = transform_.shape;
-    for (; index < batches_per_epoch(); index += workers()) {
+    for (; at < indices.size(); ++at) {
+      const int64_t index = indices[at];
       if (!batches_.wait_turn(index)) {
         return;
       }
@@ -222,8 +288,13 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
       Batch batch{at::empty({options_.batch_size, channels, height, width}, at::kFloat),
                   at::empty({options_.batch_size}, at::kLong)};
       auto* labels = batch.labels.data_ptr<int64_t>();
-      for (int64_t i = 0; i < options_.batch_size;) {
-        const TarSample sample = stream.next();
+      int64_t i = 0;
+      while (i < options_.batch_size) {
+        const std::optional<TarSample> next = stream.next();
+        if (!next) {  // evaluation: this worker's shards are read
+          break;
+        }
+        const TarSample& sample = *next;
         const uint64_t id = (slot << kSampleBits) + position++;
         try {
           const EncodedImage image = EncodedImage::from_bytes(
@@ -234,19 +305,21 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
           if (options_.strict_data) {
             throw;
           }
-          ++skipped_;  // the next sample takes its place, so that the batch keeps its size
+          ++skipped_;  // the next sample takes its place
           continue;
         }
         labels[i++] = sample.label.value_or(0);
       }
-      batches_.put(index, std::move(batch));
+      batches_.put(index, i == options_.batch_size
+                              ? std::move(batch)
+                              : Batch{batch.images.narrow(0, 0, i), batch.labels.narrow(0, 0, i)});
     }
   } catch (...) {
-    while (index < first_batch) {  // the training loop waits for this worker's first batch of the resumed epoch
-      index += workers();
+    while (at < indices.size() && indices[at] < first_batch) {  // the loop waits for a batch of the resumed epoch
+      ++at;
     }
-    if (index < batches_per_epoch()) {
-      batches_.put(index, std::nullopt, std::current_exception());
+    if (at < indices.size()) {
+      batches_.put(indices[at], std::nullopt, std::current_exception());
     }
   }
 }

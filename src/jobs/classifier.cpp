@@ -17,6 +17,7 @@
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
 #include "mae/jobs/evaluate.h"
+#include "mae/jobs/job_data.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
@@ -47,36 +48,19 @@ struct Recipe {
 };
 
 // The reference's "N test images" (len(dataset_val)), less those left out as unreadable.
-int64_t read_images(const data::ImageFolder& val_set, const EvalStats& stats) {
-  return std::max<int64_t>(static_cast<int64_t>(val_set.size()) - stats.skipped, 0);
+int64_t read_images(int64_t validation_images, const EvalStats& stats) {
+  return std::max<int64_t>(validation_images - stats.skipped, 0);
 }
 
 void run_classifier(const config::ClassifierConfig& config, const distributed::LaunchEnv& launch, Recipe recipe) {
   const RunContext context = make_run_context(config, launch);
-  const auto train_set = data::training_images(config.data_path, /*labelled=*/true);
-  const auto val_set = data::validation_images(config.data_path, train_set);
-  data::report_unreadable(train_set, config.strict_data);
-  data::report_unreadable(val_set, config.strict_data);
-  log::info(text("Dataset: ", train_set.size(), " training and ", val_set.size(), " validation images in ",
-                 train_set.classes().size(), " classes"));
-  if (static_cast<int64_t>(train_set.classes().size()) > config.nb_classes) {
-    throw UsageError(text("the data has ", train_set.classes().size(), " classes but --nb_classes is ",
-                          config.nb_classes));
+  ClassificationData data = classification_data(config, context, recipe.train_transform, recipe.eval_transform);
+  log::info(text("Dataset: ", data.description));
+  if (static_cast<int64_t>(data.classes.size()) > config.nb_classes) {
+    throw UsageError(text("the data has ", data.classes.size(), " classes but --nb_classes is ", config.nb_classes));
   }
-  const data::LoaderOptions train_options = training_loader_options(config, context);
-  data::LoaderOptions val_options = train_options;
-  // --dist_eval: DistributedSampler(shuffle=True) with its default seed 0 and never a new epoch, so every evaluation
-  // sees the same order (shuffled "to reduce monitor bias", padded to a multiple of the ranks); else sequential.
-  val_options.shuffle = config.dist_eval;
-  val_options.seed = 0;
-  val_options.drop_last = false;
-  val_options.replace_unreadable = false;
-  if (!config.dist_eval) {  // every rank evaluates the whole set
-    val_options.rank = 0;
-    val_options.world_size = 1;
-  }
-  data::DataLoader train_loader(train_set, recipe.train_transform, train_options);
-  data::DataLoader val_loader(val_set, recipe.eval_transform, val_options);
+  data::BatchStream& train_loader = *data.train;
+  data::BatchStream& val_loader = *data.val;
 
   models::VisionTransformer model(recipe.architecture);
   if (!config.finetune.empty() && !config.eval) {
@@ -110,7 +94,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
     }
     const EvalStats stats = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", read_images(val_set, stats), " test images: ",
+    log::info(text("Accuracy of the network on the ", read_images(data.val_images, stats), " test images: ",
                    fixed(stats.acc1, 1), "%"));
     return;
   }
@@ -153,7 +137,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
       engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", read_images(val_set, test), " test images: ",
+    log::info(text("Accuracy of the network on the ", read_images(data.val_images, test), " test images: ",
                    fixed(test.acc1, 1), "%"));
     max_accuracy = std::max(max_accuracy, test.acc1);
     if (tensorboard) {

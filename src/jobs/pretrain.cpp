@@ -13,7 +13,7 @@
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
-#include "mae/jobs/pretraining_data.h"
+#include "mae/jobs/job_data.h"
 #include "mae/engine/training_state.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"

@@ -179,6 +179,30 @@ TEST(ShardLoader, BadShardsAreSkippedAndCountedOrStopTheJob) {
   EXPECT_NE(message.find("missing.tar"), std::string::npos) << message;
 }
 
+TEST(ShardLoader, EvaluationReadsEverySampleOnceOverTheRanks) {
+  mae::test::TempDir dir;
+  const auto shards = shard_files(packed(dir, 5, 3));  // 10 samples in shards of 3, 3, 3, 1
+  std::vector<int64_t> labels;
+  for (int rank = 0; rank < 2; ++rank) {
+    ShardLoaderOptions options;
+    options.batch_size = 2;
+    options.num_workers = 2;
+    options.world_size = 2;
+    options.rank = rank;
+    options.evaluation = true;
+    ShardLoader loader(shards, mae::data::eval_transform(16), options);
+    // Rank 0 reads shards 0 and 2 (3 + 3 samples: 2 + 2 batches), rank 1 shards 1 and 3 (3 + 1: 2 + 1).
+    EXPECT_EQ(loader.batches_per_epoch(), rank == 0 ? 4 : 3);
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+      const auto values = batch->labels.contiguous();
+      labels.insert(labels.end(), values.data_ptr<int64_t>(), values.data_ptr<int64_t>() + values.numel());
+    }
+  }
+  std::sort(labels.begin(), labels.end());
+  EXPECT_EQ(labels, (std::vector<int64_t>{0, 0, 0, 0, 0, 1, 1, 1, 1, 1}));
+}
+
 TEST(ShardLoader, TooFewShardsOrAnUnknownEpochAreUsageErrors) {
   mae::test::TempDir dir;
   const auto shards = shard_files(packed(dir, 2, 2));  // 2 shards

@@ -1,5 +1,5 @@
 // Tar shards end to end: mae_shard packs an ImageNet-style folder, mae_pretrain trains from the shards (a folder of
-// them and pipe: URLs), and mae_bench data reads them.
+// them and pipe: URLs), mae_finetune and mae_linprobe train and evaluate from them, and mae_bench data reads them.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -43,6 +43,39 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
   const auto piped = run_command(pretrain(pipe, dir / "piped", "--samples_per_epoch 12 --shuffle_buffer 4"));
   ASSERT_EQ(piped.exit_code, 0) << piped.output;
   EXPECT_NE(piped.output.find("12 samples an epoch (--samples_per_epoch)"), std::string::npos) << piped.output;
+
+  // Fine-tuning and linear probing read the packed train/ and val/ shards; the evaluation sees each of the 12
+  // validation samples once, and agrees with the evaluation of the same images as a folder.
+  const std::string classifier = " --nb_classes 2 --epochs 1 --warmup_epochs 0 --batch_size 2 --num_workers 2 "
+                                 "--device cpu --log_dir '' --finetune " +
+                                 shell_quote((dir / "out" / "checkpoint-1.pth").string());
+  const auto finetuned = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") + classifier +
+                                     " --aa '' --reprob 0 --data_path " + shell_quote((dir / "shards").string()) +
+                                     " --output_dir " + shell_quote((dir / "finetuned").string()));
+  ASSERT_EQ(finetuned.exit_code, 0) << finetuned.output;
+  EXPECT_NE(finetuned.output.find("validation: 12 samples of"), std::string::npos) << finetuned.output;
+  EXPECT_NE(finetuned.output.find("Accuracy of the network on the 12 test images"), std::string::npos)
+      << finetuned.output;
+  const auto from_shards = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
+                                       " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
+                                       shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
+                                       " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
+  const auto from_folder = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
+                                       " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
+                                       shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
+                                       " --output_dir '' --data_path " + shell_quote((dir / "images").string()));
+  ASSERT_EQ(from_shards.exit_code, 0) << from_shards.output;
+  ASSERT_EQ(from_folder.exit_code, 0) << from_folder.output;
+  // Accuracy counts samples, so it does not depend on how the batches are made up (the loss meter averages batches).
+  const auto accuracy = [](const std::string& output) {
+    const auto at = output.rfind("* Acc@1");
+    return output.substr(at, output.find(" loss", at) - at);
+  };
+  EXPECT_EQ(accuracy(from_shards.output), accuracy(from_folder.output));
+  const auto probed = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_linprobe") + classifier +
+                                  " --cls_token --data_path " + shell_quote((dir / "shards").string()) +
+                                  " --output_dir " + shell_quote((dir / "probed").string()));
+  ASSERT_EQ(probed.exit_code, 0) << probed.output;
 
   const auto bench = run_command(mae::test::app("mae_bench") + " data --data " +
                                  shell_quote((dir / "shards" / "train").string()) +

@@ -50,6 +50,8 @@ class JobConfig : public Settings {
   int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only
   bool save_last = true;  // checkpoint-last.pth after every epoch
   bool strict_data = false;  // an unreadable image stops the job instead of being skipped
+  int shuffle_buffer = 1000;  // tar shards: samples each loader worker holds to shuffle across shards
+  int samples_per_epoch = 0;  // tar shards: samples a training epoch covers, all ranks together; 0: index.json's
   int preemption_deadline = 300;  // seconds from a stop signal to the forced end of the process; 0: none
   std::string amp = "auto";  // auto (bf16 on Ampere+ GPUs, fp16 on older ones, off on the CPU), bf16, fp16, off
 
@@ -82,9 +84,6 @@ class PretrainConfig : public JobConfig {
   int knn_k = 20;
   double knn_temperature = 0.07;
   std::string knn_pool = "cls";
-  // Added by mae-cpp: reading tar shards (docs/data.md, "Shards").
-  int shuffle_buffer = 1000;  // samples each loader worker holds to shuffle across shards
-  int samples_per_epoch = 0;  // samples an epoch covers, all ranks together; 0: the packer's index's
 
  protected:
   void add_job_fields(std::vector<Field>& fields) override;

@@ -42,13 +42,17 @@ struct ShardLoaderOptions {
   int64_t samples_per_epoch = 0;
   bool strict_data = false;     // an unreadable sample or shard stops the job instead of being skipped
   bool require_labels = false;  // classification: a sample without .cls is unreadable
+  // Evaluation: every sample of this rank's shards once (shard i is rank i % world_size's, worker by worker), in the
+  // listed order with no shuffling, each worker's last batch partial, an unreadable sample left out; the batch count
+  // comes from index.json, which it needs. Without --dist_eval, give rank 0 of 1 so that every rank reads all.
+  bool evaluation = false;
   int64_t max_batches = 0;      // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS)
 };
 
 class ShardLoader final : public BatchStream {
  public:
   // UsageError when the epoch length is unknown (no index and no samples_per_epoch), when there are fewer shards
-  // than ranks x workers (naming both numbers), or when an epoch holds no full batch.
+  // than ranks x workers (naming both numbers), or when an epoch holds no full batch (training).
   ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options);
   ~ShardLoader() override;
   ShardLoader(const ShardLoader&) = delete;
@@ -67,11 +71,16 @@ class ShardLoader final : public BatchStream {
 
  private:
   void worker_loop(int worker, int64_t epoch, int64_t first_batch);
+  void plan_evaluation();
+  // The batch indices worker `worker` makes, in order.
+  std::vector<int64_t> batches_of(int worker) const;
 
   std::vector<std::string> shards_;
   SampleTransform transform_;
   ShardLoaderOptions options_;
   int64_t samples_per_epoch_ = 0;
+  std::vector<std::vector<int64_t>> evaluation_batches_;  // by worker
+  int64_t evaluation_batch_count_ = 0;
   std::atomic<int64_t> skipped_{0};
   OrderedBatches batches_;  // last: its workers stop before the members they use go
 };
