@@ -22,7 +22,7 @@ void ExtractConfig::describe(std::vector<Field>& f) {
   f.emplace_back("checkpoint", &checkpoint, "Checkpoint whose encoder extracts (pre-training, fine-tuning, probing, "
                                             "or an official released .pth)");
   f.emplace_back("data_path", &data_path, "Images to extract: a folder of class subfolders (labels in ImageFolder "
-                                          "order) or of images");
+                                          "order) or of images, or tar shards (one process)");
   f.emplace_back("output", &output, "The features file (.safetensors); image paths go to <output without "
                                     ".safetensors>.paths.txt");
   f.emplace_back("model", &model, "Model name (default: the architecture the checkpoint records)");

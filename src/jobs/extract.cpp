@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,10 @@
 #include "mae/config/job_config.h"
 #include "mae/data/loader.h"
 #include "mae/data/pipelines.h"
+#include "mae/data/shard_list.h"
+#include "mae/data/shard_loader.h"
+#include "mae/data/shard_source.h"
+#include "mae/data/tar_samples.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/feature_encoder.h"
 #include "mae/engine/knn.h"
@@ -162,6 +167,65 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   return set;
 }
 
+FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const std::vector<std::string>& shards,
+                                  const ExtractionOptions& options, const RunContext& context) {
+  if (context.world_size() > 1) {
+    throw UsageError(text("extracting from shards runs in one process (", context.world_size(), " were started): ",
+                          "start one, or extract from an image folder"));
+  }
+  const c10::NoGradGuard no_grad;
+  encoder.eval();
+  const data::SampleTransform transform = data::eval_transform(options.input_size, options.in_chans);
+  FeatureSet set;
+  if (const auto index = data::find_shard_index(shards)) {
+    set.classes = index->classes;
+  }
+  std::vector<at::Tensor> rows;
+  std::vector<at::Tensor> pending;
+  std::vector<int64_t> labels;
+  bool labelled = true;
+  const auto start = std::chrono::steady_clock::now();
+  const auto forward = [&] {
+    if (pending.empty()) {
+      return;
+    }
+    const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+    const at::Tensor images = at::stack(pending).to(context.device);
+    rows.push_back(models::pooled_features(encoder, images, options.pool).to(at::kFloat).cpu());
+    pending.clear();
+    if (rows.size() % 20 == 0) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      log::info(text(options.what, ": ", labels.size(), " samples, ", fixed(labels.size() / seconds, 0), " images/s"));
+    }
+  };
+  for (const auto& shard : shards) {  // in order, every sample once; an unreadable one stops, naming it
+    data::ShardSource source(shard);
+    data::TarSampleReader reader(source, {/*strict=*/true, /*require_label=*/false});
+    while (auto sample = reader.next()) {
+      const std::string name = text(shard, ":", sample->key);
+      data::Rng rng(0, 0, 0);  // the evaluation transform draws nothing
+      pending.push_back(transform(data::EncodedImage::from_bytes(std::move(sample->image), name), rng));
+      set.paths.push_back(name);
+      labelled = labelled && sample->label.has_value();
+      labels.push_back(sample->label.value_or(0));
+      if (static_cast<int>(pending.size()) == options.batch_size) {
+        forward();
+      }
+    }
+  }
+  forward();
+  if (rows.empty()) {
+    throw UsageError(text("the shards ", join(shards, ", ", 3), " hold no sample"));
+  }
+  set.features = at::cat(rows);
+  if (labelled) {
+    set.labels = at::tensor(labels, at::kLong);
+  } else {
+    set.classes.clear();
+  }
+  return set;
+}
+
 std::string feature_paths_file(const std::string& path) {
   const std::string suffix = ".safetensors";
   return (path.ends_with(suffix) ? path.substr(0, path.size() - suffix.size()) : path) + ".paths.txt";
@@ -223,20 +287,26 @@ void run_extract(const config::ExtractConfig& config) {
   const distributed::LaunchEnv launch = distributed::detect_launch_env(frame, distributed::process_environment());
   log::configure(launch.rank, launch.world_size);
   models::VisionTransformer encoder = engine::load_feature_encoder(config.checkpoint, frame);
-  const data::ImageFolder images = images_to_extract(config.data_path);
+  const bool from_shards = data::is_shard_spec(config.data_path);
+  const std::vector<std::string> shards = from_shards ? data::expand_shard_spec(config.data_path)
+                                                      : std::vector<std::string>{};
+  const data::ImageFolder images = from_shards ? data::ImageFolder{} : images_to_extract(config.data_path);
   const RunContext context = make_run_context(frame, launch);
   encoder->to(context.device);
   log::info(text("Encoder of ", config.checkpoint, ": ", frame.model, ", ", models::describe(encoder->options().encoder),
-                 " at ", frame.input_size, " px, ", config.pool, " features; ", images.size(), " images under ",
-                 config.data_path, images.classes().empty() ? " (no class folders: no labels)"
-                                                            : text(" in ", images.classes().size(), " classes")));
+                 " at ", frame.input_size, " px, ", config.pool, " features; ",
+                 from_shards ? text(shards.size(), " shards of ", config.data_path)
+                             : text(images.size(), " images under ", config.data_path,
+                                    images.classes().empty() ? " (no class folders: no labels)"
+                                                             : text(" in ", images.classes().size(), " classes"))));
   ExtractionOptions options;
   options.pool = models::parse_feature_pool(config.pool);
   options.input_size = frame.input_size;
   options.in_chans = static_cast<int>(encoder->options().encoder.in_chans);
   options.batch_size = config.batch_size;
   options.num_workers = config.num_workers;
-  const FeatureSet set = extract_features(*encoder, images, options, context);
+  const FeatureSet set = from_shards ? extract_shard_features(*encoder, shards, options, context)
+                                     : extract_features(*encoder, images, options, context);
   if (!context.main_process()) {
     return;
   }

@@ -1,6 +1,6 @@
 // mae_extract end to end: the features it writes are the MAE encoder's own for an official-format checkpoint (a bare
 // {'model': ...} that records no settings), in both poolings; two ranks write the same file as one; the kNN
-// classifier on two files; bad input named.
+// classifier on two files; shards give the features of the folder they were packed from; bad input named.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -10,6 +10,7 @@
 #include "mae/data/image_folder.h"
 #include "mae/data/image_io.h"
 #include "mae/data/pipelines.h"
+#include "mae/data/shard_packer.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/io/safetensors.h"
 #include "mae/models/mae.h"
@@ -113,6 +114,31 @@ TEST(Extract, FeaturesOfAReleasedCheckpointAreItsEncodersInBothPoolings) {
   const auto halves = tensors_of(half).at("features");
   EXPECT_EQ(halves.scalar_type(), torch::kHalf);
   EXPECT_TRUE(torch::equal(halves, tensors_of(dir / "cls.safetensors").at("features").to(torch::kHalf)));
+}
+
+TEST(Extract, ShardsGiveTheFeaturesOfTheFolderTheyWerePackedFrom) {
+  mae::test::TempDir dir;
+  write_labelled_images(dir / "data", 4, 13);
+  mae::data::PackOptions pack;
+  pack.input = (dir / "data").string();
+  pack.output = (dir / "shards").string();
+  pack.samples_per_shard = 3;  // 8 samples in 3 shards
+  mae::data::pack_shards(pack);
+  for (const auto& [data, out] : {std::pair{dir / "data", dir / "folder.safetensors"},
+                                  std::pair{dir / "shards", dir / "shards.safetensors"}}) {
+    const auto result = run_command(extract("--data_path " + shell_quote(data.string()) + " --output " +
+                                            shell_quote(out.string())));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+  }
+  const auto folder = tensors_of(dir / "folder.safetensors");
+  const auto shards = tensors_of(dir / "shards.safetensors");
+  EXPECT_TRUE(torch::equal(shards.at("features"), folder.at("features")));
+  EXPECT_TRUE(torch::equal(shards.at("labels"), folder.at("labels")));
+  const auto paths = lines_of(dir / "shards.paths.txt");
+  ASSERT_EQ(paths.size(), 8u);
+  EXPECT_EQ(paths[0], (dir / "shards" / "shard-000000.tar").string() + ":000000000");
+  EXPECT_EQ(mae::io::load_safetensors((dir / "shards.safetensors").string()).metadata.at("classes"),
+            R"(["cat","dog"])");
 }
 
 TEST(Extract, TwoRanksWriteTheSameFileAsOne) {

@@ -42,6 +42,11 @@ struct ExtractionOptions {
 FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::ImageFolder& images,
                             const ExtractionOptions& options, const RunContext& context);
 
+// The same from tar shards (data/shard_list.h), in one process: every sample once in the shards' order, its path
+// "<shard>:<key>", labels when every sample has a .cls; an unreadable sample stops it, naming the shard and member.
+FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const std::vector<std::string>& shards,
+                                  const ExtractionOptions& options, const RunContext& context);
+
 // The features file: safetensors with "features" [N, D] (float32, or float16 with `fp16`) and "labels" [N] int64
 // when labelled, metadata {format, pool, classes (a JSON list), count, ...`extra`}; the image paths, one per line in
 // row order, in feature_paths_file(path). Both written atomically.
