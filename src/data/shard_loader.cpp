@@ -24,8 +24,18 @@ namespace {
 // Random streams of the loader besides the samples' own (Rng(seed, epoch, sample)): distinct from any sample index.
 constexpr uint64_t kShardOrderStream = uint64_t{1} << 62;
 constexpr uint64_t kShuffleBufferStream = (uint64_t{1} << 62) + (uint64_t{1} << 40);
-// A sample's id: its worker slot in the high bits, its position in the slot's epoch stream in the low ones.
+// The id of a sample whose key is not a number: its worker slot in the high bits, its position in the slot's epoch
+// stream in the low ones (above any index an image folder can have).
 constexpr int kSampleBits = 40;
+
+// A key that is a number: mae_shard's keys are the image's position in its folder's ImageFolder list, so the sample
+// draws its random transform from the stream the folder loader uses for that image.
+std::optional<uint64_t> folder_index_in(const std::string& key) {
+  if (key.empty() || key.size() > 18 || !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(key);
+}
 
 // The shards of one (rank, worker) slot in turn, started again from the first when the last ends, through a
 // shuffle buffer; unreadable samples and shards are skipped (counted) or, with strict_data, thrown.
@@ -295,7 +305,8 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
           break;
         }
         const TarSample& sample = *next;
-        const uint64_t id = (slot << kSampleBits) + position++;
+        const uint64_t id = folder_index_in(sample.key).value_or((slot << kSampleBits) + position);
+        ++position;
         try {
           const EncodedImage image = EncodedImage::from_bytes(
               sample.image, text(sample.shard, ": ", sample.key, ".", sample.image_extension));

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "mae/data/image_folder.h"
+#include "mae/data/image_io.h"
+#include "mae/data/rng.h"
 #include "mae/data/loader.h"
 #include "mae/data/shard_list.h"
 #include "mae/data/shard_loader.h"
@@ -100,30 +102,37 @@ TEST(ShardLoader, EveryRankReadsTheSameNumberOfBatchesWhateverTheShardSizes) {
   }
 }
 
+// mae_shard keys a sample by its image's position in the folder, so even the random pre-training transform draws the
+// same crop and flip for it from shards as the folder loader does for that image (Rng(seed, epoch, index)). Rank 1
+// of 2 reads one of the two shards, so the samples' positions in its stream are not their folder indices.
 TEST(ShardLoader, SamplesHaveTheFolderPathsPixels) {
   mae::test::TempDir dir;
-  const auto folder = packed(dir, 5, 100);  // one shard, in the folder's order
-  ShardLoaderOptions options;
-  options.batch_size = 10;
-  options.num_workers = 1;
-  options.shuffle_buffer = 0;
-  options.require_labels = true;
-  ShardLoader shards(shard_files(folder), mae::data::eval_transform(16), options);
-  shards.start_epoch(0);
-  const auto from_shards = shards.next();
-  ASSERT_TRUE(from_shards.has_value());
-
-  mae::data::LoaderOptions folder_options;
-  folder_options.batch_size = 10;
-  folder_options.num_workers = 1;
-  folder_options.shuffle = false;
-  mae::data::DataLoader images(mae::data::ImageFolder::with_classes((dir / "images").string()),
-                               mae::data::eval_transform(16), folder_options);
-  images.start_epoch(0);
-  const auto from_folder = images.next();
-  ASSERT_TRUE(from_folder.has_value());
-  EXPECT_TRUE(torch::equal(from_shards->images, from_folder->images));
-  EXPECT_TRUE(torch::equal(from_shards->labels, from_folder->labels));
+  const auto folder = packed(dir, 5, 5);  // keys 0-4 (class a) in one shard, 5-9 (class b) in the other
+  const auto images = mae::data::ImageFolder::with_classes((dir / "images").string());
+  for (const bool random : {false, true}) {
+    SCOPED_TRACE(random ? "pretrain_transform" : "eval_transform");
+    const auto transform = random ? mae::data::pretrain_transform(16) : mae::data::eval_transform(16);
+    ShardLoaderOptions options;
+    options.batch_size = 5;
+    options.num_workers = 1;
+    options.world_size = 2;
+    options.rank = 1;
+    options.shuffle_buffer = 0;
+    options.require_labels = true;
+    options.seed = 3;
+    ShardLoader shards(shard_files(folder), transform, options);
+    shards.start_epoch(2);
+    const auto batch = shards.next();
+    ASSERT_TRUE(batch.has_value());
+    const int64_t first = batch->labels[0].item<int64_t>() == 0 ? 0 : 5;
+    for (int64_t k = 0; k < 5; ++k) {
+      const auto index = static_cast<std::size_t>(first + k);
+      mae::data::Rng rng(3, 2, index);
+      const auto expected = transform(mae::data::EncodedImage::open(images.samples()[index].path), rng);
+      EXPECT_TRUE(torch::equal(batch->images[k], expected)) << "sample " << index;
+      EXPECT_EQ(batch->labels[k].item<int64_t>(), images.samples()[index].label);
+    }
+  }
 }
 
 TEST(ShardLoader, PipeShardsAndAResumedEpoch) {
