@@ -80,8 +80,6 @@ config::LinprobeConfig classifier_frame(const config::ExtractConfig& config) {
   frame.amp = config.amp;
   frame.dist_url = config.dist_url;
   frame.dist_timeout = config.dist_timeout;
-  frame.batch_size = config.batch_size;
-  frame.num_workers = config.num_workers;
   if (!config.model.empty()) {
     frame.model = config.model;
     frame.given.insert("model");

@@ -40,20 +40,16 @@ data::ShardLoaderOptions shard_options(const config::JobConfig& config, const da
   return options;
 }
 
-std::string describe_shards(std::size_t count, const std::string& spec, const data::ShardLoader& loader,
-                            const config::JobConfig& config) {
-  return text(count, " shards of ", spec, ", ", loader.samples_per_epoch(), " samples an epoch",
-              config.samples_per_epoch > 0 ? " (--samples_per_epoch)" : " (index.json)", ", ", loader.workers(),
-              " worker(s) a rank, shuffle buffer ", config.shuffle_buffer);
-}
-
-std::unique_ptr<data::ShardLoader> training_shards(const std::string& spec, data::SampleTransform transform,
+// A training ShardLoader over `shards` (the expansion of `spec`), and the line that describes it.
+std::unique_ptr<data::ShardLoader> training_shards(const std::string& spec, std::vector<std::string> shards,
+                                                   data::SampleTransform transform,
                                                    const data::ShardLoaderOptions& options, std::string& description,
                                                    const config::JobConfig& config) {
-  std::vector<std::string> shards = data::expand_shard_spec(spec);
   const std::size_t count = shards.size();
   auto loader = std::make_unique<data::ShardLoader>(std::move(shards), std::move(transform), options);
-  description = describe_shards(count, spec, *loader, config);
+  description = text(count, " shards of ", spec, ", ", loader->samples_per_epoch(), " samples an epoch",
+                     config.samples_per_epoch > 0 ? " (--samples_per_epoch)" : " (index.json)", ", ",
+                     loader->workers(), " worker(s) a rank, shuffle buffer ", config.shuffle_buffer);
   return loader;
 }
 
@@ -65,8 +61,8 @@ TrainingData pretraining_data(const config::JobConfig& config, const RunContext&
   TrainingData result;
   const auto spec = shards_at(config.data_path, "");
   if (const auto found = spec ? spec : shards_at(config.data_path, "train")) {
-    result.loader = training_shards(*found, std::move(transform), shard_options(config, options), result.description,
-                                    config);
+    result.loader = training_shards(*found, data::expand_shard_spec(*found), std::move(transform),
+                                    shard_options(config, options), result.description, config);
     return result;
   }
   const data::ImageFolder dataset = data::training_images(config.data_path, /*labelled=*/false);
@@ -95,17 +91,18 @@ ClassificationData classification_data(const config::ClassifierConfig& config, c
     }
     data::ShardLoaderOptions options = shard_options(config, train_options);
     options.require_labels = true;
-    std::string train_description;
-    auto train = training_shards(*train_spec, std::move(train_transform), options, train_description, config);
+    std::vector<std::string> train_shards = data::expand_shard_spec(*train_spec);
     std::vector<std::string> val_shards = data::expand_shard_spec(*val_spec);
-    const auto train_index = data::find_shard_index(data::expand_shard_spec(*train_spec));
+    const auto train_index = data::find_shard_index(train_shards);
     const auto val_index = data::find_shard_index(val_shards);
     if (!train_index || !val_index || train_index->classes != val_index->classes) {
       throw UsageError(text("the shards of '", *train_spec, "' and '", *val_spec, "' need index.json files with the ",
                             "same classes (mae_shard writes them)"));
     }
+    std::string train_description;
+    auto train = training_shards(*train_spec, std::move(train_shards), std::move(train_transform), options,
+                                 train_description, config);
     options.evaluation = true;
-    options.max_batches = train_options.max_batches;
     if (!config.dist_eval) {  // every rank evaluates the whole set
       options.rank = 0;
       options.world_size = 1;
