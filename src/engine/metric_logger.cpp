@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "mae/engine/peak_memory.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
@@ -68,8 +69,8 @@ std::string format_duration(double seconds) {
   return days > 0 ? text(days, days == 1 ? " day, " : " days, ", buffer) : std::string(buffer);
 }
 
-MetricLogger::MetricLogger(std::string header, int64_t iterations, int64_t print_freq)
-    : header_(std::move(header)), iterations_(iterations), print_freq_(print_freq) {}
+MetricLogger::MetricLogger(std::string header, int64_t iterations, int64_t print_freq, c10::Device device)
+    : header_(std::move(header)), iterations_(iterations), print_freq_(print_freq), device_(device) {}
 
 void MetricLogger::add_meter(const std::string& name, SmoothedValue meter) {
   if (!meters_.contains(name)) {
@@ -111,23 +112,31 @@ double MetricLogger::global_average(const std::string& name) const {
   return found->second.global_average();
 }
 
-void MetricLogger::iteration_done(int64_t index) {
-  iteration_time_.update(std::chrono::duration<double>(Clock::now() - end_).count());
+std::string MetricLogger::progress_line(int64_t index) const {
   const std::size_t width = std::to_string(iterations_).size();
   char position[64];
   std::snprintf(position, sizeof position, "[%*lld/%lld]", static_cast<int>(width), static_cast<long long>(index),
                 static_cast<long long>(iterations_));
   const double eta = iteration_time_.global_average() * static_cast<double>(iterations_ - index);
+  const PeakMemory memory = peak_memory(device_);
+  return text(header_, "  ", position, "  eta: ", format_duration(eta), "  ", averages(), "  time: ",
+              iteration_time_.str(), "  data: ", data_time_.str(), "  ", memory.label, ": ",
+              fixed(static_cast<double>(memory.bytes) / (1 << 20), 0));
+}
+
+void MetricLogger::iteration_done(int64_t index) {
+  iteration_time_.update(std::chrono::duration<double>(Clock::now() - end_).count());
   // On a terminal, a transient status line between the logged ones; "\r\033[K" clears it again.
   static const bool terminal = ::isatty(STDERR_FILENO) == 1;
   if (index % print_freq_ == 0 || index == iterations_ - 1) {
     if (terminal) {
       std::fputs("\r\033[K", stderr);
     }
-    log::info(text(header_, "  ", position, "  eta: ", format_duration(eta), "  ", averages(),
-                   "  time: ", iteration_time_.str(), "  data: ", data_time_.str()));
+    log::info(progress_line(index));
   } else if (terminal) {
-    std::fprintf(stderr, "\r\033[K%s  %s  eta: %s", header_.c_str(), position, format_duration(eta).c_str());
+    const double eta = iteration_time_.global_average() * static_cast<double>(iterations_ - index);
+    std::fprintf(stderr, "\r\033[K%s  [%lld/%lld]  eta: %s", header_.c_str(), static_cast<long long>(index),
+                 static_cast<long long>(iterations_), format_duration(eta).c_str());
     std::fflush(stderr);
   }
   end_ = Clock::now();

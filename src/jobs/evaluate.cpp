@@ -17,7 +17,7 @@ EvalStats evaluate(models::VisionTransformer& model, data::BatchStream& loader, 
   model->eval();
   parallel.broadcast_buffers();
   loader.start_epoch(0);
-  engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10);
+  engine::MetricLogger logger("Test:", loader.batches_per_epoch(), 10, context.device);
   // Every rank has the same meters, in the same order, even when none of its batches held a readable image: their
   // reduction over the ranks must pair up.
   for (const char* meter : {"loss", "acc1", "acc5"}) {

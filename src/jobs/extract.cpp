@@ -131,7 +131,7 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   const c10::NoGradGuard no_grad;
   encoder.eval();
   loader.start_epoch(0);
-  engine::MetricLogger progress(text(options.what, ":"), loader.batches_per_epoch(), 20);
+  engine::MetricLogger progress(text(options.what, ":"), loader.batches_per_epoch(), 20, context.device);
   std::vector<at::Tensor> rows;
   for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
     const auto batch = loader.next();

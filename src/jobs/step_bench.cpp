@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <sys/resource.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -20,6 +18,7 @@
 #include "mae/engine/losses.h"
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
+#include "mae/engine/peak_memory.h"
 #include "mae/jobs/training_step.h"
 #include "mae/models/factory.h"
 #include "mae/models/flops.h"
@@ -138,16 +137,6 @@ BatchSource synthetic_batches(const config::StepBenchConfig& o, int64_t num_clas
   return [images, labels] { return std::make_pair(images, labels); };
 }
 
-int64_t peak_memory(const at::Device& device) {
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-    return stats.allocated_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
-  }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
-}
-
 }  // namespace
 
 StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSource& batches) {
@@ -194,7 +183,7 @@ StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSour
   if (o.peak_tflops > 0) {
     result.mfu = result.achieved_flops / (o.peak_tflops * 1e12);
   }
-  result.peak_memory_bytes = peak_memory(device);
+  result.peak_memory_bytes = engine::peak_memory(device).bytes;
   result.memory_kind = device.is_cuda() ? "CUDA allocator peak" : "peak RSS";
   result.device = device.str();
   result.precision = engine::describe(precision);

@@ -31,7 +31,8 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, 
   const int64_t steps = loader.batches_per_epoch();
   engine::Optimizer& optimizer = training_step.optimizer();
   const distributed::DataParallel& parallel = training_step.parallel();
-  engine::MetricLogger logger(text("Epoch: [", epoch, "]"), steps);
+  const c10::Device device = model.parameters().front().device();
+  engine::MetricLogger logger(text("Epoch: [", epoch, "]"), steps, 20, device);
   logger.add_meter("lr", engine::SmoothedValue(1, "value6"));
   optimizer.zero_grad();
   for (int64_t step = first_step; step < steps; ++step) {

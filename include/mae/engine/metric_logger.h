@@ -1,8 +1,10 @@
 #pragma once
 // util/misc.py's SmoothedValue and MetricLogger: the reference's progress lines
-//   Epoch: [3]  [ 20/156]  eta: 0:01:02  lr: 0.000150  loss: 0.8123 (0.8311)  time: 0.4540  data: 0.0102
+//   Epoch: [3]  [ 20/156]  eta: 0:01:02  lr: 0.000150  loss: 0.8123 (0.8311)  time: 0.4540  data: 0.0102  max mem: 9120
 // every print_freq iterations and at the last, then "<header> Total time: ..." and the averaged stats. On a terminal a
 // transient "[i/N] eta" status line shows progress between those lines.
+#include <c10/core/Device.h>
+
 #include <chrono>
 #include <deque>
 #include <map>
@@ -38,12 +40,15 @@ class SmoothedValue {
 
 class MetricLogger {
  public:
-  MetricLogger(std::string header, int64_t iterations, int64_t print_freq = 20);
+  // `device`: whose peak memory ends each line, "max mem: N" on CUDA as the reference (MB of the allocator's peak),
+  // "max rss: N" on the CPU (MB of the process's peak resident set).
+  MetricLogger(std::string header, int64_t iterations, int64_t print_freq, c10::Device device);
 
   void add_meter(const std::string& name, SmoothedValue meter);  // meters print in the order they are added
   void update(const std::string& name, double value, int64_t n = 1);
   void batch_loaded();                   // the data time of the current iteration ends here
   void iteration_done(int64_t index);    // prints the line when index % print_freq == 0 or at the last iteration
+  std::string progress_line(int64_t index) const;  // the line iteration_done prints after iteration `index`
   void finish() const;                   // "<header> Total time: 0:01:05 (0.4170 s / it)"
   std::string averages() const;          // "lr: 0.000150  loss: 0.8123 (0.8311)"
   double global_average(const std::string& name) const;
@@ -55,6 +60,7 @@ class MetricLogger {
   std::string header_;
   int64_t iterations_;
   int64_t print_freq_;
+  c10::Device device_;
   std::vector<std::string> order_;
   std::map<std::string, SmoothedValue> meters_;
   SmoothedValue iteration_time_{20, "avg4"};
