@@ -168,6 +168,12 @@ configure() {
   # Each package by its own <name>_DIR, not CMAKE_PREFIX_PATH: third_party/torch.cmake refuses a reconfigure whose
   # CMAKE_PREFIX_PATH does not hold the cached LibTorch, and a second call on the same GPU machine reconfigures (-U:
   # a build folder configured by an earlier version of this script has one cached).
+  # MAE_CUDA_INCLUDE_DIR (gpu_check.sh sets it when the CUDA toolkit has no runtime headers): the Python wheel's.
+  local cxx_flags="-isystem $deps/usr/include -isystem $deps/usr/include/x86_64-linux-gnu"
+  if [[ -n ${MAE_CUDA_INCLUDE_DIR:-} ]]; then
+    cxx_flags+=" -isystem $MAE_CUDA_INCLUDE_DIR"
+    options+=(-DCUDA_TOOLKIT_INCLUDE="$MAE_CUDA_INCLUDE_DIR" -DCUDAToolkit_INCLUDE_DIR="$MAE_CUDA_INCLUDE_DIR")
+  fi
   # -isystem: the unpacked headers (jconfig.h sits in the multiarch folder, as on Debian). --disable-new-dtags: a
   # DT_RPATH also serves libspdlog's own libfmt dependency (a DT_RUNPATH, the default of some linkers, would not).
   cmake -S "$root" -B "$build" -G "$(generator)" -DCMAKE_BUILD_TYPE=Release "${options[@]}" -UCMAKE_PREFIX_PATH \
@@ -175,7 +181,7 @@ configure() {
     -DPython3_EXECUTABLE="$(command -v "$python")" \
     -Dspdlog_DIR="$multiarch/cmake/spdlog" -Dfmt_DIR="$multiarch/cmake/fmt" -DGTest_DIR="$multiarch/cmake/GTest" \
     -DCLI11_DIR="$deps/usr/share/cmake/CLI11" -Dnlohmann_json_DIR="$deps/usr/share/cmake/nlohmann_json" \
-    -DCMAKE_CXX_FLAGS="-isystem $deps/usr/include -isystem $deps/usr/include/x86_64-linux-gnu" \
+    -DCMAKE_CXX_FLAGS="$cxx_flags" \
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags" \
     -DCMAKE_BUILD_RPATH="$multiarch"
 }

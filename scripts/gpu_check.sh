@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one-shot GPU check of issue #17, for a bare GPU node (no internet, no apt, no C++ OpenCV; a Python torch): builds
 # the whole trainer against that torch with the dependencies of third_party/device_deps (prepared beforehand, where
-# there is internet, by `bash scripts/device_build.sh fetch`), then checks the GPU path, and writes REPORT_DIR/report.md
-# and REPORT_DIR/report.json (and REPORT_DIR/logs/<step>.log). docs/gpu.md lists the steps and what each one proves.
+# there is internet, by `bash scripts/device_build.sh fetch`), then checks the GPU path. REPORT_DIR receives exactly three
+# files, rewritten after every step: report.md, report.json and logs.tgz (logs/<step>.log, each step's full output),
+# because the device tool brings back at most 8 files; everything else (the runs, their checkpoints) stays in WORK_DIR.
+# docs/gpu.md lists the steps and what each one proves.
 #
 #   bash scripts/gpu_check.sh REPORT_DIR              # on the GPU node: about 10 minutes on 16 cores
 #   bash scripts/gpu_check.sh --isolated REPORT_DIR   # as root: in a private mount namespace where this machine's
@@ -11,8 +13,13 @@
 #   bash scripts/gpu_check.sh --rehearse REPORT_DIR   # without a GPU: the GPU steps run on the CPU at small sizes, to
 #                                                     # test this script (their figures are not GPU figures)
 #
-# Without a GPU (no nvidia-smi, or torch.cuda.is_available() false) the build and its audit run and every GPU step is
-# reported as "skipped: no GPU": the dry run. A failing step does not stop later steps that do not depend on it.
+# nvidia-smi and nvcc are looked for on PATH, then in $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin and
+# /usr/local/nvidia/bin; without nvcc the CUDA headers and libraries of the Python wheel (site-packages/nvidia/cu13)
+# stand in for the toolkit. The report's machine section says what was used.
+# Without a GPU (torch.cuda.is_available() false and no NVIDIA device to be seen) the build and its audit run and every
+# GPU step is reported as "skipped: no GPU": the dry run. A GPU that is seen (nvidia-smi lists it, or /dev/nvidia0
+# exists) but that torch cannot use fails every GPU step instead: a GPU machine never silently runs the dry run.
+# A failing step does not stop later steps that do not depend on it.
 # Exit status: 0 when no step failed, 1 when one failed (or had no time left), 2 for usage errors.
 #
 # Environment: PYTHON (default python3: the torch to build against and to launch torchrun), JOBS (parallel compiles,
@@ -22,7 +29,9 @@
 # TORCHRUN_NPROC (default 1), BENCH_BATCH (default 64), DEADLINE_S (default 570: every step ends within this many
 # seconds of the start, so the report is whole inside a 10-minute limit; none with --rehearse), CAP_SCALE
 # (multiplies each step's own time cap, sized for a 16-core GPU node; default 1, 20 with --rehearse; a dry run on 1
-# core needs about 50), SKIP_BUILD (set: no build, use the executables already in <DEVICE_BUILD_DIR>/bin).
+# core needs about 50), SKIP_BUILD (set: no build, use the executables already in <DEVICE_BUILD_DIR>/bin). A build
+# that completed from the same sources (a rerun on a warm machine) is also reused without configuring or building,
+# whatever the copied files' timestamps; FORCE_BUILD=1 builds anyway.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +49,7 @@ rehearse=0
 report_dir=
 
 usage() {
-  sed -n '2,25p' "$0" >&2
+  sed -n '2,34p' "$0" >&2
   exit 2
 }
 
@@ -167,11 +176,35 @@ require_build() {
 
 require_gpu() {
   ((rehearse)) && return 0
+  [[ -z $gpu_unusable ]] || fail "$gpu_unusable"
   [[ -z $no_gpu ]] || skip "no GPU: $no_gpu"
+}
+
+# What a build is made from: the tree's sources, CMake files and tests, the packages and OpenCV source in
+# device_deps, and the torch it is built against. The device tool copies the tree anew on every call, with new
+# timestamps, so ninja would rebuild everything on a warm machine; a complete build records this fingerprint, and a
+# run that computes the same one reuses that build without configuring or building.
+source_fingerprint() {
+  {
+    (cd "$root" && find CMakeLists.txt src include tests third_party scripts/device_build.sh \
+       -path third_party/device_deps -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
+    cat "$deps/PACKAGES" "$deps/src/opencv/.source" 2>/dev/null || true
+    "$python" -c 'import torch; print(torch.__version__, torch.__file__)' 2>/dev/null || true
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_is_current() {
+  [[ -z ${FORCE_BUILD:-} && -f $build/.gpu_check_build && $(cat "$build/.gpu_check_build") == "$fingerprint" ]] ||
+    return 1
+  local program
+  for program in mae_pretrain mae_finetune mae_linprobe mae_visualize mae_bench mae_tests; do
+    [[ -x $bin/$program ]] || return 1
+  done
 }
 
 step_build_opencv() {
   [[ -z ${SKIP_BUILD:-} ]] || skip "SKIP_BUILD is set: using the executables in $bin"
+  ! build_is_current || skip "reusing the complete build in $build (same sources; FORCE_BUILD=1 rebuilds)"
   [[ -f $deps/src/opencv/.source ]] ||
     fail "$deps is missing or has no OpenCV source: run 'bash scripts/device_build.sh fetch' where there is internet" \
          "and carry third_party/device_deps"
@@ -187,6 +220,11 @@ step_build_trainer() {
     touch "$state/build_trainer.ok"
     skip "SKIP_BUILD is set: using the executables in $bin"
   fi
+  if build_is_current; then
+    touch "$state/build_trainer.ok"
+    skip "reusing the complete build in $build (same sources; FORCE_BUILD=1 rebuilds)"
+  fi
+  rm -f "$build/.gpu_check_build"
   [[ -f $build/opencv/.stamp ]] || skip "OpenCV was not built"
   local output=$work/build_trainer.txt
   limited 480 "$output" bash "$root/scripts/device_build.sh" trainer
@@ -199,6 +237,7 @@ step_build_trainer() {
   done
   ((${#missing[@]} == 0)) || fail "not built: ${missing[*]}"
   touch "$state/build_trainer.ok"
+  echo "$fingerprint" >"$build/.gpu_check_build"
 }
 
 # Records the user and system CPU seconds of this step's finished child processes: the second line of bash's `times`,
@@ -267,7 +306,9 @@ gtest_step() {
   # gtest's report names the failing tests and their messages; without one the run itself broke.
   [[ -f $output ]] ||
     fail "mae_tests exited with status $last_rc and wrote no report: $(tail -n 1 "$work/$GPU_CHECK_STEP.txt")"
-  helper gtest "$output" "$([[ -z $no_gpu ]] && ((!rehearse)) && echo gpu || echo "no GPU: ${no_gpu:-rehearsal}")"
+  local machine="no GPU: ${no_gpu:-rehearsal}"
+  if [[ -n $gpu_unusable ]] || { [[ -z $no_gpu ]] && ((!rehearse)); }; then machine=gpu; fi
+  helper gtest "$output" "$machine"
   ((last_rc == 0)) || fail "mae_tests exited with status $last_rc"
 }
 
@@ -395,7 +436,7 @@ run_step() {
     set -e
     cd "$root"
     "step_$name"
-  ) >"$report_dir/logs/$name.log" 2>&1
+  ) >"$logs/$name.log" 2>&1
   rc=$?
   set -e
   local status=passed
@@ -405,23 +446,84 @@ run_step() {
     *)
       status=failed
       [[ -s $GPU_CHECK_REASON ]] ||
-        echo "exit status $rc: $(grep -v '^\s*$' "$report_dir/logs/$name.log" | tail -n 1)" >"$GPU_CHECK_REASON"
+        echo "exit status $rc: $(grep -v '^\s*$' "$logs/$name.log" | tail -n 1)" >"$GPU_CHECK_REASON"
       ;;
   esac
   [[ -f $GPU_CHECK_REASON ]] || : >"$GPU_CHECK_REASON"
   helper record "$name" "$status" "$started" "$(now)"
+  pack_logs
   echo "gpu_check.sh: $name $status $(cat "$GPU_CHECK_REASON")"
 }
 
-# Sets no_gpu to why there is no usable GPU, or to "" when there is one.
+# The first of these folders that holds an executable named $1 (PATH first), or nothing.
+find_tool() {
+  local name=$1 dir found
+  if found=$(command -v "$name"); then echo "$found"; return; fi
+  for dir in ${CUDA_HOME:+"$CUDA_HOME/bin"} ${CUDA_PATH:+"$CUDA_PATH/bin"} /usr/local/cuda/bin /usr/local/nvidia/bin \
+             $(ls -d /usr/local/cuda-*/bin 2>/dev/null | sort -rV); do
+    if [[ -x $dir/$name ]]; then echo "$dir/$name"; return; fi
+  done
+}
+
+# Puts nvidia-smi and nvcc on PATH where a GPU image keeps them outside it (torch's CMake finds the toolkit through
+# nvcc, and it does not look in /usr/local/cuda by itself), and, where the toolkit has no CUDA runtime headers, names
+# the Python wheel's (site-packages/nvidia/cu13/include) for the build. Exports GPU_CHECK_TOOLCHAIN, what was used,
+# for the report.
+find_gpu_toolchain() {
+  local notes=() smi nvcc toolkit wheel_include
+  smi=$(find_tool nvidia-smi)
+  if [[ -n $smi ]]; then
+    PATH=$PATH:$(dirname "$smi")
+    notes+=("nvidia-smi: $smi")
+  else
+    notes+=("nvidia-smi: not found")
+  fi
+  nvcc=$(find_tool nvcc)
+  if [[ -n $nvcc ]]; then
+    toolkit=$(cd "$(dirname "$nvcc")/.." && pwd)
+    PATH=$(dirname "$nvcc"):$PATH
+    export CUDACXX=$nvcc CUDA_HOME=${CUDA_HOME:-$toolkit} CUDAToolkit_ROOT=${CUDAToolkit_ROOT:-$toolkit}
+    notes+=("nvcc: $nvcc")
+  else
+    notes+=("nvcc: not found (torch's CMake needs it to configure a CUDA build)")
+  fi
+  if [[ -z $toolkit || ! -f $toolkit/include/cuda_runtime_api.h ]]; then
+    wheel_include=$("$python" -c 'import os, torch
+print(os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia", "cu13", "include"))' 2>/dev/null || true)
+    if [[ -f $wheel_include/cuda_runtime_api.h ]]; then
+      export MAE_CUDA_INCLUDE_DIR=$wheel_include
+      notes+=("CUDA headers: the wheel's $wheel_include")
+    else
+      notes+=("CUDA headers: not found")
+    fi
+  else
+    notes+=("CUDA headers: $toolkit/include")
+  fi
+  export PATH GPU_CHECK_TOOLCHAIN
+  GPU_CHECK_TOOLCHAIN=$(IFS=';'; echo "${notes[*]}")
+}
+
+# logs.tgz beside the report: every step's log so far, replaced whole (a run cut short keeps the last complete one).
+pack_logs() {
+  tar -czf "$state/logs.tgz" -C "$work" logs && mv -f "$state/logs.tgz" "$report_dir/logs.tgz"
+}
+
+# Sets no_gpu to why there is no usable GPU, or to "" when there is one; gpu_unusable when a GPU is seen but torch
+# cannot use it (the GPU steps then fail, rather than the check passing as a dry run).
 detect_gpu() {
-  no_gpu=
-  if ! command -v nvidia-smi >/dev/null; then
-    no_gpu="nvidia-smi not found"
-  elif ! nvidia-smi -L >/dev/null 2>&1; then
-    no_gpu="nvidia-smi lists no GPU"
-  elif ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-    no_gpu="torch.cuda.is_available() is false"
+  no_gpu= gpu_unusable=
+  local seen=
+  if command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    seen="nvidia-smi lists $(nvidia-smi -L | grep -c '^GPU') GPU(s)"
+  elif [[ -e /dev/nvidia0 ]]; then
+    seen="/dev/nvidia0 exists"
+  fi
+  "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && return
+  if [[ -n $seen ]]; then
+    gpu_unusable="a GPU is there ($seen) but torch.cuda.is_available() is false for $python"
+    no_gpu=$gpu_unusable
+  else
+    no_gpu="no NVIDIA GPU seen (no nvidia-smi listing, no /dev/nvidia0) and torch.cuda.is_available() is false"
   fi
 }
 
@@ -451,16 +553,23 @@ main() {
   mkdir -p "$report_dir" "$work"
   report_dir=$(cd "$report_dir" && pwd)
   state=$work/state
-  rm -rf "$state" "$report_dir/logs" "$report_dir/report.md" "$report_dir/report.json"
-  mkdir -p "$state" "$report_dir/logs"
+  logs=$work/logs
+  rm -rf "$state" "$logs" "$report_dir/report.md" "$report_dir/report.json" "$report_dir/logs.tgz"
+  mkdir -p "$state" "$logs"
   write_helper "$state/helper.py"
   deadline=$(( $(date +%s) + deadline_s ))
   if ((isolated)); then mask_system_packages "$state/masked.txt"; fi
 
+  find_gpu_toolchain
   detect_gpu
   pick_peak
+  fingerprint=$(source_fingerprint)
   local mode="gpu"
-  if [[ -n $no_gpu ]]; then mode="no GPU ($no_gpu): dry run"; fi
+  if [[ -n $gpu_unusable ]]; then
+    mode="GPU unusable ($gpu_unusable): the GPU steps fail"
+  elif [[ -n $no_gpu ]]; then
+    mode="no GPU ($no_gpu): dry run"
+  fi
   if ((rehearse)); then
     mode="rehearsal on the CPU (${no_gpu:-a GPU is present but unused}): GPU steps at small sizes"
   fi
@@ -478,8 +587,10 @@ main() {
     helper synthetic "$data" 450 50
   fi
 
-  local steps=(build_opencv build_trainer dependency_audit cuda_tests gpu_parity pretrain_bf16 pretrain_fp16 finetune
-               linprobe torchrun bench_vit_base bench_vit_large)
+  # The headline figures (parity, then MFU) come right after the build, so a slow build still leaves them in the
+  # report; torchrun, whose NCCL start-up is the likeliest to hang, comes last.
+  local steps=(build_opencv build_trainer gpu_parity bench_vit_base bench_vit_large dependency_audit cuda_tests
+               pretrain_bf16 pretrain_fp16 finetune linprobe torchrun)
   helper start "$mode" "$isolated" "$data" "${steps[@]}"
   local step
   for step in "${steps[@]}"; do
@@ -559,6 +670,7 @@ def machine():
     facts['c++'] = command('c++', '--version').splitlines()[0] if shutil.which('c++') else 'not found'
     facts['cmake'] = command('cmake', '--version').splitlines()[0] if shutil.which('cmake') else 'not found'
     facts['ninja'] = command('ninja', '--version') or 'not found'
+    facts['gpu_toolchain'] = os.environ.get('GPU_CHECK_TOOLCHAIN', '').split(';')
     return facts
 
 
@@ -593,7 +705,8 @@ def write_report(state):
     for name in state['plan']:
         step = state['steps'].get(name) or {'status': 'not run', 'seconds': None,
                                              'reason': 'the check stopped before this step', 'figures': {}}
-        steps.append({'name': name, 'description': DESCRIPTIONS.get(name, ''), **step, 'log': f'logs/{name}.log'})
+        steps.append({'name': name, 'description': DESCRIPTIONS.get(name, ''), **step,
+                  'log': f'logs.tgz: logs/{name}.log'})
     counts = {s: sum(1 for step in steps if step['status'] == s) for s in ('passed', 'failed', 'skipped', 'not run')}
     out_of_time = any(step['reason'].startswith('out of time') for step in steps)
     result = 'failed' if counts['failed'] or out_of_time else ('incomplete' if counts['not run'] else 'passed')
@@ -706,14 +819,18 @@ def gtest(report_path, machine):
 
 
 def epochs(output_path, epoch):
-    # Steps of one epoch, from the MetricLogger's lines "Epoch: [0]  [ 0/17]  eta: ...  max mem: ...".
+    # Steps of one epoch, from the MetricLogger's lines "Epoch: [0]  [ 0/17]  eta: ...  max mem: 9120": on CUDA the
+    # allocator's peak (MB), on the CPU (rehearsal) "max rss: N", the process's peak resident set.
     text = pathlib.Path(output_path).read_text(errors='replace')
     positions = re.findall(rf'Epoch: \[{epoch}\]\s+\[\s*(\d+)/(\d+)\]', text)
     if positions:
         figure('steps_per_epoch', int(positions[-1][1]))
-    memory = re.findall(r'max mem: (\d+)', text)
+    memory = re.findall(r'max (mem|rss): (\d+)', text)
     if memory:
-        figure('max_mem_mib', int(memory[-1]))
+        kind, mib = memory[-1]
+        figure(f'max_{kind}_mib', int(mib))
+    else:
+        fail('no peak memory ("max mem" / "max rss") on the progress lines')
     total = re.search(r'Training time (\S+)', text)
     if total:
         figure('training_time', total.group(1))
