@@ -10,6 +10,7 @@
 #include "mae/io/pth_file.h"
 #include "mae/io/safetensors.h"
 #include "mae/util/error.h"
+#include "mae/util/log.h"
 #include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
@@ -209,26 +210,49 @@ std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t 
   return names;
 }
 
-std::optional<std::string> find_resume_checkpoint(const std::string& output_dir) {
+std::optional<ResumeChoice> find_resume_checkpoint(const std::string& output_dir) {
   const std::filesystem::path folder(output_dir);
-  if (std::filesystem::is_regular_file(folder / kLastCheckpointName)) {
-    return (folder / kLastCheckpointName).string();
-  }
   if (!std::filesystem::is_directory(folder)) {
     return std::nullopt;
   }
-  static const std::regex numbered("checkpoint-([0-9]+)\\.pth");
-  std::optional<std::string> newest;
-  int64_t newest_epoch = -1;
+  static const std::regex candidate_name("checkpoint-([0-9]+|last)\\.pth");
+  std::vector<std::filesystem::path> candidates;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    std::smatch match;
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && std::regex_match(name, match, numbered) && std::stoll(match[1]) > newest_epoch) {
-      newest_epoch = std::stoll(match[1]);
-      newest = entry.path().string();
+    if (entry.is_regular_file() && std::regex_match(name, candidate_name)) {
+      candidates.push_back(entry.path());
     }
   }
-  return newest;
+  std::ranges::sort(candidates);
+  std::optional<ResumeChoice> choice;
+  std::pair<int64_t, int64_t> furthest{-1, -1};  // (epoch, step) the chosen file resumes at
+  std::string considered;
+  for (const auto& path : candidates) {
+    std::pair<int64_t, int64_t> resumes_at;
+    try {
+      const c10::IValue loaded = io::load_pth(path.string(), io::PthContents::metadata_only);
+      const auto checkpoint = loaded.toGenericDict();
+      if (checkpoint.contains("epoch_position")) {
+        const EpochPosition position = read_position(checkpoint.at("epoch_position"), path.string());
+        resumes_at = {position.epoch, position.step};
+      } else {
+        resumes_at = {checkpoint.contains("epoch") ? checkpoint.at("epoch").toInt() + 1 : 0, 0};
+      }
+    } catch (const std::exception& error) {
+      log::warn(text("--resume auto: leaving out ", path.string(), ", which cannot be read: ", error.what()));
+      continue;
+    }
+    considered += text(considered.empty() ? "" : ", ", path.filename().string(), " (epoch ", resumes_at.first,
+                       ", step ", resumes_at.second, ")");
+    if (resumes_at > furthest) {
+      furthest = resumes_at;
+      choice = ResumeChoice{path.string(), {}};
+    }
+  }
+  if (choice) {
+    choice->considered = considered;
+  }
+  return choice;
 }
 
 }  // namespace mae::engine

@@ -41,7 +41,8 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
       log::info(text("--resume auto: no checkpoint in '", config.output_dir, "', starting from scratch"));
       return from_scratch;
     }
-    path = *found;
+    log::info(text("--resume auto: considered ", found->considered, "; resuming the furthest along"));
+    path = found->path;
   }
   if (path.empty()) {
     return from_scratch;

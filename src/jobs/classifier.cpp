@@ -166,7 +166,8 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
 models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
   std::string source = !config.finetune.empty() && !config.eval ? config.finetune : config.resume;
   if (source == "auto") {
-    source = config.output_dir.empty() ? "" : engine::find_resume_checkpoint(config.output_dir).value_or("");
+    const auto found = config.output_dir.empty() ? std::nullopt : engine::find_resume_checkpoint(config.output_dir);
+    source = found ? found->path : "";
   }
   const c10::IValue args = source.empty() ? c10::IValue() : engine::architecture_args_of(source, config);
   return engine::resolve_vit_architecture(config, args, source);

@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "mae/config/job_config.h"
 #include "mae/engine/checkpoint.h"
@@ -214,17 +216,52 @@ TEST(CheckpointCadence, FollowsTheReference) {
   EXPECT_EQ(mae::config::PretrainConfig{}.save_every, 20);
 }
 
+// A checkpoint file as the jobs write it: `epoch` completed, or a stop's position inside the next one.
+void write_checkpoint(const std::filesystem::path& path, int64_t epoch,
+                      std::optional<mae::engine::EpochPosition> position = std::nullopt) {
+  mae::engine::TrainingState state;
+  state.model = {{"w", torch::zeros({2})}};
+  state.optimizer = any_dict();
+  state.epoch = epoch;
+  state.position = position;
+  mae::engine::save_training_checkpoint(path.string(), state);
+}
+
 TEST(CheckpointCadence, ResumeAutoFindsTheNewestCompleteCheckpoint) {
   mae::test::TempDir dir;
   EXPECT_FALSE(mae::engine::find_resume_checkpoint((dir / "absent").string()).has_value());
   EXPECT_FALSE(mae::engine::find_resume_checkpoint(dir.path().string()).has_value());
-  for (const char* name : {"checkpoint-0.pth", "checkpoint-20.pth", "checkpoint-3.pth", "checkpoint-40.pth.tmp.77",
-                           "log.txt"}) {
-    std::ofstream(dir / name) << "x";
-  }
-  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string()), (dir / "checkpoint-20.pth").string());
-  std::ofstream(dir / "checkpoint-last.pth") << "x";
-  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string()), (dir / "checkpoint-last.pth").string());
+  write_checkpoint(dir / "checkpoint-0.pth", 0);
+  write_checkpoint(dir / "checkpoint-20.pth", 20);
+  write_checkpoint(dir / "checkpoint-3.pth", 3);
+  std::ofstream(dir / "checkpoint-40.pth.tmp.77") << "x";  // an unfinished write: never a candidate
+  std::ofstream(dir / "log.txt") << "x";
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-20.pth").string());
+  write_checkpoint(dir / "checkpoint-last.pth", 21);
+  const auto choice = mae::engine::find_resume_checkpoint(dir.path().string());
+  EXPECT_EQ(choice->path, (dir / "checkpoint-last.pth").string());
+  EXPECT_EQ(choice->considered, "checkpoint-0.pth (epoch 1, step 0), checkpoint-20.pth (epoch 21, step 0), "
+                                "checkpoint-3.pth (epoch 4, step 0), checkpoint-last.pth (epoch 22, step 0)");
+}
+
+// Issue #27: with --no_save_last, a SIGTERM in epoch 1 leaves a position checkpoint-last.pth; the resumed run writes
+// checkpoint-3.pth and is killed. Resuming must continue after epoch 3, not go back to epoch 1's position (today's
+// main chose checkpoint-last.pth by its name and retrained epochs 1-3).
+TEST(CheckpointCadence, ResumeAutoNeverGoesBackInTime) {
+  mae::test::TempDir dir;
+  write_checkpoint(dir / "checkpoint-last.pth", 0, mae::engine::EpochPosition{1, 11, 17, 1, 0});
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-last.pth").string());
+  write_checkpoint(dir / "checkpoint-0.pth", 0);
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-last.pth").string())
+      << "epoch 1 step 11 is further along than the end of epoch 0";
+  write_checkpoint(dir / "checkpoint-3.pth", 3);
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-3.pth").string());
+  // A kill between the numbered file's rename and the checkpoint-last.pth link: the link is an epoch behind.
+  write_checkpoint(dir / "checkpoint-last.pth", 2);
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-3.pth").string());
+  // A candidate that cannot be read is left out, not fatal.
+  std::ofstream(dir / "checkpoint-9.pth") << "not a zip";
+  EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-3.pth").string());
 }
 
 }  // namespace

@@ -79,8 +79,18 @@ std::string checkpoint_file_name(int64_t epoch);
 // checkpoint-last.pth after every epoch when `save_last`.
 std::vector<std::string> checkpoints_due(int64_t epoch, int64_t epochs, int64_t save_every, bool save_last);
 
-// For --resume auto: checkpoint-last.pth when present, else the checkpoint-<N>.pth with the highest N, else nothing.
-// Files are only ever renamed into place complete, so every candidate is whole.
-std::optional<std::string> find_resume_checkpoint(const std::string& output_dir);
+// What --resume auto chose in an output folder, and the line that says what it considered.
+struct ResumeChoice {
+  std::string path;
+  std::string considered;  // "checkpoint-3.pth (epoch 4, step 0), checkpoint-last.pth (epoch 1, step 11)"
+};
+
+// For --resume auto: of checkpoint-last.pth and every checkpoint-<N>.pth in the folder, the one that continues the
+// run furthest along, by the position it resumes at: (epoch + 1, step 0) after a completed epoch, (epoch, step) for a
+// position checkpoint a stop signal wrote. Never by name: with --no_save_last a position checkpoint-last.pth written
+// by a stop in epoch 1 is older than a checkpoint-3.pth written later, and a kill between a numbered file's rename and
+// its checkpoint-last.pth link leaves the link one epoch behind. Only each file's pickle is read (no weights); a file
+// that cannot be read is left out with a warning. Nothing when the folder holds no readable checkpoint.
+std::optional<ResumeChoice> find_resume_checkpoint(const std::string& output_dir);
 
 }  // namespace mae::engine
