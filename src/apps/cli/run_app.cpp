@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "mae/engine/runtime_info.h"
 #include "mae/io/atomic_file.h"
+#include "mae/io/folder_lock.h"
 #include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -41,12 +43,14 @@ int run_job(const Program& program, config::JobConfig& config, int argc, const c
   return run_app(program, config, argc, argv, [&] {
     const distributed::LaunchEnv launch = distributed::detect_launch_env(config, distributed::process_environment());
     log::configure(launch.rank, launch.world_size);
+    std::optional<io::FolderLock> one_job_per_folder;  // held until the job ends, however it ends
     if (!config.output_dir.empty() && launch.rank == 0) {
       std::error_code error;
       std::filesystem::create_directories(config.output_dir, error);
       if (error) {
         throw IoError(text("cannot create --output_dir '", config.output_dir, "': ", error.message()));
       }
+      one_job_per_folder.emplace(config.output_dir, program.name);
       log::add_file((std::filesystem::path(config.output_dir) / (program.name + ".log")).string());
       const io::RemovedFiles stale = io::remove_stale_temporaries(config.output_dir);
       if (stale.count > 0) {
