@@ -55,6 +55,20 @@ TEST(CommandLine, DefaultsThenConfigFileThenFlags) {
   EXPECT_EQ(config.given, (std::set<std::string>{"batch_size", "epochs", "norm_pix_loss", "mask_ratio"}));
 }
 
+// Issue #27: "--log_dir=" (no TensorBoard) took the next word as its value: log_dir became "--epochs" and 3 a stray
+// argument. An empty value after '=' is the empty string, as argparse has it.
+TEST(CommandLine, AnEmptyValueAfterEqualsIsTheEmptyStringAndTakesNoOtherWord) {
+  PretrainConfig config;
+  ASSERT_EQ(parse(config, {"--log_dir=", "--epochs", "3"}), ParseResult::run);
+  EXPECT_EQ(config.log_dir, "");
+  EXPECT_EQ(config.epochs, 3);
+  EXPECT_TRUE(config.given.contains("log_dir"));
+  PretrainConfig separate;
+  parse(separate, {"--log_dir", "", "--epochs", "4"});
+  EXPECT_EQ(separate.log_dir, "");
+  EXPECT_EQ(separate.epochs, 4);
+}
+
 TEST(CommandLine, OptionalIntegersTakeIntegersOrStayNone) {
   FinetuneConfig config;
   parse(config, {"--patch_size", "7", "--finetune_blocks", "0", "--cls_token"});

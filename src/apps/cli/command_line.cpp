@@ -141,6 +141,21 @@ std::string conversion_message(const std::string& what, const std::vector<config
       text("unknown flag '", arg, "'", suggestion.empty() ? "" : text(" (did you mean '--", suggestion, "'?)")));
 }
 
+// "--name=" (an empty value) as the two words "--name" "": CLI11 reads an empty value after '=' as no value and takes
+// the next word instead, so "--log_dir= --epochs 3" set log_dir to "--epochs". argparse gives the empty string.
+std::vector<std::string> with_empty_values_split(int argc, const char* const* argv) {
+  std::vector<std::string> words(argv, argv + argc);
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (words[i].starts_with("--") && words[i].size() > 3 && words[i].ends_with("=") &&
+        words[i].find('=') == words[i].size() - 1) {
+      words[i].pop_back();
+      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::string());
+      ++i;
+    }
+  }
+  return words;
+}
+
 }  // namespace
 
 std::string job_help_footer(const std::string& example, const std::string& docs) {
@@ -148,8 +163,15 @@ std::string job_help_footer(const std::string& example, const std::string& docs)
               "Example: ", example, "\nMore: ", docs, "\n");
 }
 
-ParseResult parse_command_line(const Program& program, config::Settings& config, int argc, const char* const* argv,
-                               std::ostream& help_out) {
+ParseResult parse_command_line(const Program& program, config::Settings& config, int given_argc,
+                               const char* const* given_argv, std::ostream& help_out) {
+  const std::vector<std::string> words = with_empty_values_split(given_argc, given_argv);
+  std::vector<const char*> word_pointers;
+  for (const auto& word : words) {
+    word_pointers.push_back(word.c_str());
+  }
+  const int argc = static_cast<int>(word_pointers.size());
+  const char* const* argv = word_pointers.data();
   const std::vector<config::Field> fields = config.fields();
   CLI::App app(program.description, program.name);
   app.allow_extras();
