@@ -272,6 +272,11 @@ models::VitOptions resolve_vit_architecture(config::ClassifierConfig& config, co
   const auto recorded = recorded_encoder(source_args);
   const bool from_checkpoint = recorded && !config.was_given("model");
   EncoderOptions encoder = from_checkpoint ? *recorded : models::vit_architecture(config.model).encoder;
+  if (recorded && !from_checkpoint) {
+    // A --model names a patch, width, depth, heads and MLP ratio, never a channel count (every preset is 3 by
+    // default): the checkpoint's channels stand unless --in_chans is given.
+    encoder.in_chans = recorded->in_chans;
+  }
   apply_overrides(config, encoder);
   if (recorded) {
     std::vector<std::string> differences;

@@ -22,6 +22,7 @@
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
+#include "mae/models/factory.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -38,6 +39,7 @@ struct Recipe {
   data::SampleTransform train_transform;
   data::SampleTransform eval_transform;
   models::VitOptions architecture;
+  std::string model_name;  // what the log calls the model: --model's name, or where a custom shape came from
   double head_init_std;
   std::function<void(models::VisionTransformerImpl&)> prepare;  // after --finetune loading: wrap/freeze
   std::function<std::unique_ptr<engine::Optimizer>(models::VisionTransformerImpl&, double lr)> make_optimizer;
@@ -76,7 +78,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   for (const auto& parameter : model->parameters()) {
     trainable += parameter.requires_grad() ? parameter.numel() : 0;
   }
-  log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
+  log::info(text("Model: ", recipe.model_name, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
                  "; trainable params (M): ", static_cast<double>(trainable) / 1e6));
 
   const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator);
@@ -162,15 +164,25 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
 }
 
 // The classifier's architecture, from the checkpoint it starts from when that records one: --finetune, else the
-// checkpoint --resume names (or finds, with auto). Resolves the shape settings in `config`.
-models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
+// checkpoint --resume names (or finds, with auto). Resolves the shape settings in `config`; `model_name` becomes
+// --model's name when the encoder has that model's shape, else says where the shape came from.
+models::VitOptions classifier_architecture(config::ClassifierConfig& config, std::string& model_name) {
   std::string source = !config.finetune.empty() && !config.eval ? config.finetune : config.resume;
   if (source == "auto") {
     const auto found = config.output_dir.empty() ? std::nullopt : engine::find_resume_checkpoint(config.output_dir);
     source = found ? found->path : "";
   }
   const c10::IValue args = source.empty() ? c10::IValue() : engine::architecture_args_of(source, config);
-  return engine::resolve_vit_architecture(config, args, source);
+  models::VitOptions options = engine::resolve_vit_architecture(config, args, source);
+  const models::EncoderOptions named = models::vit_architecture(config.model).encoder;
+  const models::EncoderOptions& e = options.encoder;
+  const bool has_named_shape = named.patch_size == e.patch_size && named.embed_dim == e.embed_dim &&
+                               named.depth == e.depth && named.num_heads == e.num_heads &&
+                               named.mlp_ratio == e.mlp_ratio;
+  model_name = has_named_shape ? config.model
+                               : source.empty() ? std::string("a custom shape (the shape flags)")
+                                                : text("a custom shape (from ", source, ")");
+  return options;
 }
 
 }  // namespace
@@ -178,7 +190,7 @@ models::VitOptions classifier_architecture(config::ClassifierConfig& config) {
 void run_finetuning(const config::FinetuneConfig& settings, const distributed::LaunchEnv& launch) {
   config::FinetuneConfig config = settings;
   Recipe recipe;
-  recipe.architecture = classifier_architecture(config);
+  recipe.architecture = classifier_architecture(config, recipe.model_name);
   record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = config.drop_path;
   data::FinetuneAugmentation augmentation;
@@ -237,7 +249,7 @@ void run_finetuning(const config::FinetuneConfig& settings, const distributed::L
 void run_linear_probing(const config::LinprobeConfig& settings, const distributed::LaunchEnv& launch) {
   config::LinprobeConfig config = settings;
   Recipe recipe;
-  recipe.architecture = classifier_architecture(config);
+  recipe.architecture = classifier_architecture(config, recipe.model_name);
   record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path
   recipe.train_transform = data::linprobe_train_transform(config.input_size, *config.in_chans);

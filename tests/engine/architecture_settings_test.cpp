@@ -274,4 +274,36 @@ TEST(ArchitectureSettings, AFileWithoutArgsGivesItsShapeThroughItsWeights) {
   }
 }
 
+// Issue #27: `mae_linprobe --model vit_tiny_patch4 --finetune gray.safetensors` (a 1-channel, 32-pixel model saved
+// without args) was refused because --model's default of 3 channels counted as a setting: only flags the user gave
+// may contradict the weights.
+TEST(ArchitectureSettings, AWeightsOnlyFileKeepsItsChannelsUnderAGivenModel) {
+  mae::test::TempDir dir;
+  PretrainConfig gray;
+  gray.model = "mae_vit_tiny_patch4";
+  gray.input_size = 32;
+  gray.in_chans = 1;
+  const auto options = resolve_mae_architecture(gray);
+  mae::models::MaskedAutoencoderViT model(options);
+  const auto path = (dir / "gray.safetensors").string();
+  mae::io::save_safetensors(path, mae::models::state_dict(*model));
+
+  FinetuneConfig probe;
+  probe.model = "vit_tiny_patch4";
+  probe.given.insert("model");
+  const auto vit = resolve_vit_architecture(probe, architecture_args_of(path, probe), path);
+  EXPECT_EQ(vit.encoder.in_chans, 1);
+  EXPECT_EQ(vit.encoder.img_size, 32);
+  EXPECT_EQ(vit.encoder.embed_dim, 192);
+  EXPECT_EQ(probe.in_chans, 1);  // recorded in the run's settings, and so in its checkpoints' args
+
+  FinetuneConfig contradiction;  // a channel count the user gives must still match the weights
+  contradiction.model = "vit_tiny_patch4";
+  contradiction.given.insert("model");
+  contradiction.in_chans = 3;
+  const std::string error =
+      usage_error_of([&] { resolve_vit_architecture(contradiction, architecture_args_of(path, contradiction), path); });
+  EXPECT_NE(error.find("They differ in in_chans"), std::string::npos) << error;
+}
+
 }  // namespace
