@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
         options.jpeg_quality = config.jpeg_quality;
         options.threads = config.num_workers;
         options.strict_data = config.strict_data;
+        options.max_image_pixels = config.max_image_pixels;
         const auto summary = mae::data::pack_shards(
             options, [](const mae::data::PackProgress& progress) { mae::log::info(mae::data::describe(progress)); });
         for (const auto& split : summary.splits) {

@@ -58,6 +58,8 @@ void JobConfig::describe(std::vector<Field>& f) {
   f.push_back(amp_field(&amp));
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
+  f.push_back(max_image_pixels_field(&max_image_pixels));
+  f.push_back(pipe_timeout_field(&pipe_timeout));
   f.emplace_back("shuffle_buffer", &shuffle_buffer, "Tar shards: samples each loader worker holds to shuffle "
                                                     "across shard boundaries (docs/data.md)")
       .at_least(0)

@@ -26,6 +26,21 @@ Field feature_pool_field(std::string* target, const std::string& name) {
       .ours();
 }
 
+Field max_image_pixels_field(int* target) {
+  return Field("max_image_pixels", target, "Refuse an image whose header declares more pixels than this, before "
+                                           "decoding it, as an unreadable image (default: PIL's decompression-bomb "
+                                           "limit; 0: no limit)")
+      .at_least(0)
+      .ours();
+}
+
+Field pipe_timeout_field(int* target) {
+  return Field("pipe_timeout", target, "Tar shards: seconds a pipe: command may write nothing before it is killed "
+                                       "and its shard counts as unreadable (0: wait forever)")
+      .at_least(0)
+      .ours();
+}
+
 Field knn_k_field(int* target) {
   return Field("knn_k", target, "Neighbours that vote in the kNN classifier (DINO's 20)").at_least(1).ours();
 }

@@ -44,6 +44,8 @@ void ExtractConfig::describe(std::vector<Field>& f) {
                                         "file just written is the test set)");
   f.push_back(knn_k_field(&knn_k));
   f.push_back(knn_temperature_field(&knn_temperature));
+  f.push_back(max_image_pixels_field(&max_image_pixels));
+  f.push_back(pipe_timeout_field(&pipe_timeout));
 }
 
 void ExtractConfig::validate_rules() const {
@@ -80,6 +82,7 @@ void ShardConfig::describe(std::vector<Field>& f) {
       .at_most(100);
   f.emplace_back("num_workers", &num_workers, "Threads that read, check and re-encode images").at_least(1);
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning");
+  f.push_back(max_image_pixels_field(&max_image_pixels));
 }
 
 void StepBenchConfig::describe(std::vector<Field>& f) {

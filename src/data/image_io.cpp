@@ -78,12 +78,15 @@ cv::Mat decode_with_opencv(std::vector<uint8_t> bytes, const std::string& path) 
 
 }  // namespace
 
-EncodedImage EncodedImage::open(const std::string& path) { return from_bytes(read_bytes(path), path); }
+EncodedImage EncodedImage::open(const std::string& path, int64_t max_pixels) {
+  return from_bytes(read_bytes(path), path, max_pixels);
+}
 
-EncodedImage EncodedImage::from_bytes(std::vector<uint8_t> bytes, std::string name) {
+EncodedImage EncodedImage::from_bytes(std::vector<uint8_t> bytes, std::string name, int64_t max_pixels) {
   if (bytes.empty()) {
     throw IoError(text("cannot decode image '", name, "': the file is empty"));
   }
+  check_pixel_limit(bytes, name, max_pixels);  // before libjpeg or OpenCV allocates what the header declares
   EncodedImage image;
   if (const auto size = jpeg_rgb_size(bytes)) {
     image.size_ = *size;

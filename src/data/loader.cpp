@@ -94,7 +94,7 @@ std::optional<std::size_t> DataLoader::load_sample(int64_t dataset_index, const 
     const Sample& sample = dataset_.samples()[index];
     try {
       // A JPEG is decoded by the transform (only its crop), so decoding errors surface there too.
-      const EncodedImage image = EncodedImage::open(sample.path);
+      const EncodedImage image = EncodedImage::open(sample.path, options_.max_image_pixels);
       Rng rng(options_.seed, static_cast<uint64_t>(epoch_), index);
       transform_.fill(image, rng, out);
       return index;

@@ -105,7 +105,7 @@ class SampleStream {
   void open(const std::string& shard) {
     skipped_in_shard_ = 0;
     try {
-      source_ = std::make_unique<ShardSource>(shard);
+      source_ = std::make_unique<ShardSource>(shard, options_.pipe_timeout);
       reader_ = std::make_unique<TarSampleReader>(
           *source_, TarSampleOptions{options_.strict_data, options_.require_labels});
     } catch (const IoError& error) {  // a missing shard, a command that cannot start
@@ -309,7 +309,8 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
         ++position;
         try {
           const EncodedImage image = EncodedImage::from_bytes(
-              sample.image, text(sample.shard, ": ", sample.key, ".", sample.image_extension));
+              sample.image, text(sample.shard, ": ", sample.key, ".", sample.image_extension),
+              options_.max_image_pixels);
           Rng rng(options_.seed, static_cast<uint64_t>(epoch), id);
           transform_.fill(image, rng, batch.images[i]);
         } catch (const IoError&) {

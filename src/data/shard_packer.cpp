@@ -87,7 +87,7 @@ Prepared prepare(const std::string& path, const PackOptions& options) {
   try {
     std::vector<uint8_t> bytes = read_bytes(path);
     const std::string extension = lower(fs::path(path).extension().string().substr(1));
-    cv::Mat rgb = EncodedImage::from_bytes(bytes, path).decode();
+    cv::Mat rgb = EncodedImage::from_bytes(bytes, path, options.max_image_pixels).decode();
     const bool shrink = options.resize > 0 && std::min(rgb.rows, rgb.cols) > options.resize;
     if (shrink) {
       // torchvision's Resize(resize) on a PIL image (data/transforms.cpp resize_shorter_side).

@@ -1,8 +1,9 @@
 #include "mae/data/shard_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "mae/util/error.h"
+#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 extern char** environ;
@@ -21,19 +23,34 @@ namespace {
 
 constexpr std::string_view kPipePrefix = "pipe:";
 
-// posix_spawn's attributes and file actions, destroyed on every path out.
-struct SpawnSettings {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  SpawnSettings() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attributes);
+// The shell script a pipe: command runs as. The command runs in the background of a shell that waits for it and
+// exits with its status; when that shell gets SIGTERM (from us stopping early, or from the kernel when the thread
+// that started it ends: PR_SET_PDEATHSIG), it passes it to the whole process group, so that every process of a
+// pipeline such as `curl ... | zstd -d` ends with it. (The parent-death signal reaches only the shell itself.)
+std::string supervised(const std::string& command) {
+  return text("trap 'trap - TERM; kill -TERM 0' TERM\n(\n", command, "\n) &\nwait $!\n");
+}
+
+// In the child between fork and exec, only async-signal-safe calls. Never returns.
+[[noreturn]] void exec_command(const char* script, int stdout_fd, pid_t parent) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) {  // the parent died before the line above: nobody reads us
+    ::_exit(1);
   }
-  ~SpawnSettings() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Default handling of SIGPIPE (a command told to ignore it would not end when we stop reading) and SIGTERM.
+  ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  if (::dup2(stdout_fd, STDOUT_FILENO) < 0) {  // dup2 clears close-on-exec
+    ::_exit(127);
   }
-};
+  const char* argv[] = {"sh", "-c", script, nullptr};
+  ::execve("/bin/sh", const_cast<char* const*>(argv), environ);
+  ::_exit(127);
+}
 
 void wait_for(pid_t pid, int& status) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -53,7 +70,8 @@ std::size_t MemorySource::read(uint8_t* buffer, std::size_t size) {
   return count;
 }
 
-ShardSource::ShardSource(std::string url) : url_(std::move(url)) {
+ShardSource::ShardSource(std::string url, std::chrono::seconds stall_limit)
+    : url_(std::move(url)), stall_limit_(stall_limit) {
   if (!is_pipe_url(url_)) {
     fd_ = ::open(url_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
@@ -74,34 +92,29 @@ ShardSource::ShardSource(std::string url) : url_(std::move(url)) {
   if (command_.find_first_not_of(" \t") == std::string::npos) {
     throw IoError(text("shard '", url_, "' has no command after 'pipe:'"));
   }
-  // posix_spawn rather than popen: the command gets its own process group (so that a reader that stops early can stop
-  // the whole pipeline) and default signal handling (a process that ignores SIGPIPE would pass that on, and the
-  // command would not end when we stop reading); the pipe is close-on-exec, so that commands started by other loader
+  // fork and exec rather than popen or posix_spawn: the command gets its own process group (so that a reader that
+  // stops early can stop the whole pipeline), default signal handling, and a parent-death signal (set between fork
+  // and exec, which posix_spawn cannot do); the pipe is close-on-exec, so that commands started by other loader
   // threads do not inherit its write end and hold our end of the stream open.
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) {
     const int error = errno;
     throw IoError(text("cannot start the command of shard '", url_, "': pipe: ", std::strerror(error)));
   }
-  SpawnSettings settings;
-  posix_spawn_file_actions_adddup2(&settings.actions, ends[1], STDOUT_FILENO);  // dup2 clears close-on-exec
-  sigset_t signals;
-  sigemptyset(&signals);
-  posix_spawnattr_setsigmask(&settings.attributes, &signals);
-  sigaddset(&signals, SIGPIPE);
-  posix_spawnattr_setsigdefault(&settings.attributes, &signals);
-  posix_spawnattr_setpgroup(&settings.attributes, 0);
-  posix_spawnattr_setflags(&settings.attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  const char* argv[] = {"sh", "-c", command_.c_str(), nullptr};
-  const int error =
-      ::posix_spawn(&pid_, "/bin/sh", &settings.actions, &settings.attributes, const_cast<char* const*>(argv), environ);
+  const std::string script = supervised(command_);
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    exec_command(script.c_str(), ends[1], parent);
+  }
+  const int error = errno;
   ::close(ends[1]);
-  if (error != 0) {
+  if (pid_ < 0) {
     ::close(ends[0]);
     pid_ = -1;
-    throw IoError(text("cannot start the command of shard '", url_, "': ", std::strerror(error)));
+    throw IoError(text("cannot start the command of shard '", url_, "': fork: ", std::strerror(error)));
   }
+  ::setpgid(pid_, pid_);  // also here, so that a kill of the group right after fork reaches it
   fd_ = ends[0];
 }
 
@@ -116,9 +129,48 @@ ShardSource::~ShardSource() {
   }
 }
 
+void ShardSource::wait_for_bytes() {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point silent_since = Clock::now();
+  for (;;) {
+    pollfd ready{fd_, POLLIN, 0};
+    const int polled = ::poll(&ready, 1, 200);  // a fifth of a second: how soon a stop signal is noticed
+    if (polled > 0) {
+      return;  // bytes, the end of the stream or an error: read() tells which
+    }
+    if (polled < 0 && errno != EINTR) {
+      const int error = errno;
+      throw IoError(text("cannot read shard '", url_, "' after ", bytes_read_, " bytes: poll: ", std::strerror(error)));
+    }
+    const auto silent = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - silent_since);
+    const bool stopping = StopSignals::requested();
+    const std::chrono::seconds limit =
+        stopping && (stall_limit_ == std::chrono::seconds::zero() || stall_limit_ > kStallLimitOnStop)
+            ? kStallLimitOnStop
+            : stall_limit_;
+    if (limit == std::chrono::seconds::zero() || silent < limit) {
+      continue;
+    }
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    wait_for(pid_, status);
+    pid_ = -1;
+    ::close(fd_);
+    fd_ = -1;
+    throw IoError(text("shard '", url_, "': command '", command_, "' wrote nothing for ", silent.count(), " s after ",
+                       bytes_read_, " bytes",
+                       stopping ? text(" while the job was stopping (", StopSignals::signal_name(), ")")
+                                : text(" (--pipe_timeout ", stall_limit_.count(), ")"),
+                       "; it was killed"));
+  }
+}
+
 std::size_t ShardSource::read(uint8_t* buffer, std::size_t size) {
   if (fd_ < 0) {
     return 0;
+  }
+  if (pid_ > 0) {
+    wait_for_bytes();
   }
   for (;;) {
     const ssize_t count = ::read(fd_, buffer, size);

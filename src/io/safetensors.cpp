@@ -115,6 +115,12 @@ Safetensors load_safetensors(const std::string& path) {
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
+  AtomicFile file(path);
+  write_safetensors(file, tensors, metadata);
+  file.commit();
+}
+
+void write_safetensors(AtomicFile& file, const NamedTensors& tensors, const Metadata& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     header["__metadata__"] = metadata;
@@ -132,13 +138,11 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   std::string header_text = header.dump();
   header_text.append((8 - header_text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
   const auto header_size = static_cast<uint64_t>(header_text.size());
-  AtomicFile file(path);
   file.write(&header_size, sizeof header_size);
   file.write(header_text.data(), header_text.size());
   for (const auto& tensor : contiguous) {
     file.write(tensor.data_ptr(), tensor.nbytes());
   }
-  file.commit();
 }
 
 }  // namespace mae::io

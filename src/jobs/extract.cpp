@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "mae/config/job_config.h"
 #include "mae/data/loader.h"
@@ -106,10 +109,55 @@ void evaluate_knn(const FeatureSet& train, const std::string& train_path, const 
     throw UsageError(text("'", train_path, "' and '", test_path, "' do not have the same classes (",
                           join(train.classes, ", ", 5), " against ", join(test.classes, ", ", 5), ")"));
   }
-  const engine::KnnOptions options{config.knn_k, config.knn_temperature, 0};
+  // The files' class list, when they have one, bounds their labels.
+  engine::KnnOptions options{config.knn_k, config.knn_temperature,
+                             static_cast<int64_t>(train.classes.empty() ? test.classes.size() : train.classes.size())};
+  options.train_name = text("'", train_path, "'");
+  options.test_name = text("'", test_path, "'");
   const engine::KnnResult result = engine::knn_classify(train.features, require_labels(train, train_path),
                                                         test.features, require_labels(test, test_path), options);
   log::info(engine::describe(result, options));
+}
+
+// The features file's record of its paths file: FNV-1a (64 bits) of the paths file's bytes. It ties the pair
+// together, so that a reader notices a paths file that was not written with the features beside it.
+constexpr const char* kPathsFingerprint = "paths_fnv1a64";
+
+std::string paths_fingerprint(const std::string& bytes) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const char byte : bytes) {
+    hash = (hash ^ static_cast<unsigned char>(byte)) * 1099511628211ULL;
+  }
+  return std::to_string(hash);
+}
+
+// The paths file of the features file `path`, checked to be the one written with it: one path per row and, where
+// the features file records it (those written before it did record none), the same fingerprint. None when there is
+// no paths file (a features file copied alone: the kNN classifier needs none).
+std::vector<std::string> read_paths_file(const std::string& path, int64_t rows, const io::Metadata& metadata) {
+  const std::string sidecar = feature_paths_file(path);
+  std::ifstream in(sidecar, std::ios::binary);
+  if (!in) {
+    return {};
+  }
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<std::string> paths;
+  std::istringstream lines(bytes);
+  for (std::string line; std::getline(lines, line);) {
+    paths.push_back(line);
+  }
+  std::string mismatch;
+  if (static_cast<int64_t>(paths.size()) != rows) {
+    mismatch = text(paths.size(), " paths for ", rows, " feature rows");
+  } else if (const auto recorded = metadata.find(kPathsFingerprint);
+             recorded != metadata.end() && recorded->second != paths_fingerprint(bytes)) {
+    mismatch = text("its fingerprint is not the ", kPathsFingerprint, " the features file records");
+  }
+  if (!mismatch.empty()) {
+    throw UsageError(text("'", sidecar, "' does not belong to '", path, "' (", mismatch, "): they were not written ",
+                          "together, as when mae_extract stops while replacing them; extract the features again"));
+  }
+  return paths;
 }
 
 }  // namespace
@@ -126,6 +174,7 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   loading.world_size = context.world_size();
   loading.strict_data = options.strict_data;
   loading.replace_unreadable = true;  // without strict_data: every row stays filled
+  loading.max_image_pixels = options.max_image_pixels;
   data::DataLoader loader(images, data::eval_transform(options.input_size, options.in_chans), loading);
 
   const c10::NoGradGuard no_grad;
@@ -197,12 +246,14 @@ FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const 
     }
   };
   for (const auto& shard : shards) {  // in order, every sample once; an unreadable one stops, naming it
-    data::ShardSource source(shard);
+    data::ShardSource source(shard, options.pipe_timeout);
     data::TarSampleReader reader(source, {/*strict=*/true, /*require_label=*/false});
     while (auto sample = reader.next()) {
       const std::string name = text(shard, ":", sample->key);
       data::Rng rng(0, 0, 0);  // the evaluation transform draws nothing
-      pending.push_back(transform(data::EncodedImage::from_bytes(std::move(sample->image), name), rng));
+      const data::EncodedImage image =
+          data::EncodedImage::from_bytes(std::move(sample->image), name, options.max_image_pixels);
+      pending.push_back(transform(image, rng));
       set.paths.push_back(name);
       labelled = labelled && sample->label.has_value();
       labels.push_back(sample->label.value_or(0));
@@ -234,21 +285,27 @@ void save_feature_file(const std::string& path, const FeatureSet& set, bool fp16
   if (set.labels) {
     tensors.emplace_back("labels", *set.labels);
   }
-  io::Metadata metadata = extra;
-  metadata["format"] = "mae-cpp features 1";
-  metadata["count"] = std::to_string(set.features.size(0));
-  metadata["classes"] = nlohmann::json(set.classes).dump();
-  if (const fs::path folder = fs::path(path).parent_path(); !folder.empty()) {
-    fs::create_directories(folder);
-  }
   std::string lines;
   for (const auto& image : set.paths) {
     lines += image + '\n';
   }
+  io::Metadata metadata = extra;
+  metadata["format"] = "mae-cpp features 1";
+  metadata["count"] = std::to_string(set.features.size(0));
+  metadata["classes"] = nlohmann::json(set.classes).dump();
+  metadata[kPathsFingerprint] = paths_fingerprint(lines);
+  if (const fs::path folder = fs::path(path).parent_path(); !folder.empty()) {
+    fs::create_directories(folder);
+  }
+  // Both files are whole on disk before either takes its name, so a failed write leaves the old pair as it was. The
+  // paths go first: a crash between the two renames leaves the new paths beside the old features, whose fingerprint
+  // they do not match, and load_feature_file refuses the pair.
   io::AtomicFile paths(feature_paths_file(path));
   paths.write(lines.data(), lines.size());
+  io::AtomicFile features(path);
+  io::write_safetensors(features, tensors, metadata);
   paths.commit();
-  io::save_safetensors(path, tensors, metadata);
+  features.commit();
 }
 
 FeatureSet load_feature_file(const std::string& path) {
@@ -258,7 +315,7 @@ FeatureSet load_feature_file(const std::string& path) {
     if (name == "features") {
       set.features = tensor;
     } else if (name == "labels") {
-      set.labels = tensor.to(at::kLong);
+      set.labels = tensor;  // as stored: knn_classify refuses labels that are not class numbers, naming the file
     }
   }
   if (!set.features.defined() || set.features.dim() != 2) {
@@ -268,10 +325,7 @@ FeatureSet load_feature_file(const std::string& path) {
   if (const auto classes = file.metadata.find("classes"); classes != file.metadata.end()) {
     set.classes = nlohmann::json::parse(classes->second).get<std::vector<std::string>>();
   }
-  std::ifstream paths(feature_paths_file(path));
-  for (std::string line; std::getline(paths, line);) {
-    set.paths.push_back(line);
-  }
+  set.paths = read_paths_file(path, set.features.size(0), file.metadata);
   return set;
 }
 
@@ -303,6 +357,8 @@ void run_extract(const config::ExtractConfig& config) {
   options.in_chans = static_cast<int>(encoder->options().encoder.in_chans);
   options.batch_size = config.batch_size;
   options.num_workers = config.num_workers;
+  options.max_image_pixels = config.max_image_pixels;
+  options.pipe_timeout = std::chrono::seconds(config.pipe_timeout);
   const FeatureSet set = from_shards ? extract_shard_features(*encoder, shards, options, context)
                                      : extract_features(*encoder, images, options, context);
   if (!context.main_process()) {

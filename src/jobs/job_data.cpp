@@ -36,6 +36,8 @@ data::ShardLoaderOptions shard_options(const config::JobConfig& config, const da
   options.shuffle_buffer = config.shuffle_buffer;
   options.samples_per_epoch = config.samples_per_epoch;
   options.strict_data = loading.strict_data;
+  options.max_image_pixels = loading.max_image_pixels;
+  options.pipe_timeout = std::chrono::seconds(config.pipe_timeout);
   options.max_batches = loading.max_batches;
   return options;
 }

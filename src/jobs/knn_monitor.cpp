@@ -68,6 +68,7 @@ KnnMonitor::KnnMonitor(const config::PretrainConfig& config, data::ImageFolder t
   extraction_.batch_size = config.batch_size;
   extraction_.num_workers = config.num_workers;
   extraction_.strict_data = config.strict_data;
+  extraction_.max_image_pixels = config.max_image_pixels;
 }
 
 bool KnnMonitor::due(int64_t epoch) const { return (epoch + 1) % every_ == 0 || epoch + 1 == epochs_; }

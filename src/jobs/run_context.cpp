@@ -60,6 +60,7 @@ data::LoaderOptions training_loader_options(const config::JobConfig& config, con
   options.rank = context.rank();
   options.world_size = context.world_size();
   options.strict_data = config.strict_data;
+  options.max_image_pixels = config.max_image_pixels;
   options.max_batches = smoke_steps().value_or(0);
   return options;
 }

@@ -1,11 +1,14 @@
 #include "mae/data/shard_list.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "mae/data/shard_source.h"
 #include "mae/data/tar_reader.h"
@@ -233,6 +236,59 @@ TEST(ShardSource, StoppingEarlyStopsTheCommand) {
     ShardSource source("pipe:sleep 600");  // not even started to write
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// Issue #27: a command that stops writing (a stalled download) froze every rank. After --pipe_timeout seconds of
+// silence it is killed and the read fails like a broken shard (today's main waited for the full `sleep 600`).
+TEST(ShardSource, ACommandSilentForThePipeTimeoutIsKilled) {
+  const auto start = std::chrono::steady_clock::now();
+  ShardSource source("pipe:printf abc; sleep 600", std::chrono::seconds(1));
+  uint8_t buffer[16];
+  EXPECT_EQ(source.read(buffer, sizeof buffer), 3u);
+  EXPECT_EQ(io_error([&] { source.read(buffer, sizeof buffer); }),
+            "shard 'pipe:printf abc; sleep 600': command 'printf abc; sleep 600' wrote nothing for 1 s after 3 bytes "
+            "(--pipe_timeout 1); it was killed");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(source.read(buffer, sizeof buffer), 0u);  // ended: nothing more, no second error
+}
+
+// A worker process that reads from a pipe: command which never writes, until it is killed.
+int read_forever(const std::vector<std::string>& args) {
+  ShardSource source("pipe:" + args.at(0));
+  uint8_t buffer[16];
+  source.read(buffer, sizeof buffer);
+  return 0;
+}
+const mae::test::WorkerRegistration read_forever_worker("read_forever", read_forever);
+
+// Whether a process whose command line contains `words` runs. The pattern "[s]leep 6" matches "sleep 6" but not
+// itself, so the shell that runs pgrep does not count.
+bool process_runs(const std::string& words) {
+  return mae::test::run_command("pgrep -f " + mae::test::shell_quote("[" + words.substr(0, 1) + "]" + words.substr(1)))
+             .exit_code == 0;
+}
+
+// Issue #27: a job killed with -9 left its pipe commands running (`sleep`, `curl`): they now die with it, the whole
+// pipeline, not only the shell.
+TEST(ShardSource, TheCommandDiesWithTheProcessThatReadsIt) {
+  const std::string marker = "sleep 6" + std::to_string(::getpid() % 1000) + ".25";
+  const int worker = mae::test::start_worker("read_forever", {"true | " + marker + " | cat"});
+  const auto started = std::chrono::steady_clock::now();
+  while (!process_runs(marker) && std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(process_runs(marker)) << "the worker did not start its command";
+  ::kill(worker, SIGKILL);
+  mae::test::wait_worker(worker, 10);
+  const auto killed = std::chrono::steady_clock::now();
+  while (process_runs(marker) && std::chrono::steady_clock::now() - killed < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool orphaned = process_runs(marker);
+  if (orphaned) {
+    mae::test::run_command("pkill -f " + mae::test::shell_quote("[" + marker.substr(0, 1) + "]" + marker.substr(1)));
+  }
+  EXPECT_FALSE(orphaned) << "'" << marker << "' outlived the process that read its output";
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 // mae_extract end to end: the features it writes are the MAE encoder's own for an official-format checkpoint (a bare
 // {'model': ...} that records no settings), in both poolings; two ranks write the same file as one; the kNN
-// classifier on two files; shards give the features of the folder they were packed from; bad input named.
+// classifier on two files; shards give the features of the folder they were packed from; bad input named; a features
+// file and its paths file change together or are refused as a pair; labels and features the kNN cannot rank named.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "mae/data/image_folder.h"
 #include "mae/data/image_io.h"
@@ -13,6 +16,7 @@
 #include "mae/data/shard_packer.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/io/safetensors.h"
+#include "mae/jobs/extract.h"
 #include "mae/models/mae.h"
 #include "mae/models/state_dict.h"
 #include "support/loopback_job.h"
@@ -211,6 +215,85 @@ TEST(Extract, BadInputIsNamed) {
   const auto nothing = run_command(mae::test::app("mae_extract") + " --device cpu");
   EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
   EXPECT_NE(nothing.output.find("nothing to do"), std::string::npos) << nothing.output;
+}
+
+// A labelled set of `rows` rows in two classes, its paths "<prefix>0.png", "<prefix>1.png", ...
+mae::jobs::FeatureSet feature_set(int rows, const std::string& prefix) {
+  mae::jobs::FeatureSet set;
+  set.features = torch::arange(rows * 4, torch::kFloat).view({rows, 4}) + 1;
+  set.labels = torch::arange(rows, torch::kLong) % 2;
+  set.classes = {"cat", "dog"};
+  for (int row = 0; row < rows; ++row) {
+    set.paths.push_back(prefix + std::to_string(row) + ".png");
+  }
+  return set;
+}
+
+TEST(Extract, AFailedWriteLeavesTheOldPairIntact) {
+  // Today the paths file takes its name before the features file is written: a write that fails there leaves the
+  // new paths beside the old features, which read back with paths that are not theirs.
+  mae::test::TempDir dir;
+  const std::string path = (dir / "x.safetensors").string();
+  const auto old_pair = feature_set(2, "old");
+  mae::jobs::save_feature_file(path, old_pair, false, {});
+  auto failing = feature_set(3, "new");
+  failing.labels = torch::zeros({3}, torch::kComplexFloat);  // safetensors has no complex dtype: the features throw
+  EXPECT_NE(mae::test::error_of<mae::IoError>([&] { mae::jobs::save_feature_file(path, failing, false, {}); })
+                .find("cannot be written to safetensors"),
+            std::string::npos);
+  const auto kept = mae::jobs::load_feature_file(path);
+  EXPECT_EQ(kept.paths, old_pair.paths);
+  EXPECT_TRUE(torch::equal(kept.features, old_pair.features));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 2)
+      << "a temporary file was left";
+}
+
+TEST(Extract, APathsFileNotWrittenWithItsFeaturesIsRefusedNamingBoth) {
+  // Today the features file is read with whatever paths file lies beside it.
+  mae::test::TempDir dir;
+  const auto features = (dir / "a.safetensors").string();
+  const auto sidecar = (dir / "a.paths.txt").string();
+  mae::jobs::save_feature_file(features, feature_set(2, "a"), false, {});
+  mae::jobs::save_feature_file((dir / "b.safetensors").string(), feature_set(2, "b"), false, {});
+  const std::string both = "'" + sidecar + "' does not belong to '" + features + "'";
+  // What a crash between the two renames of a second extraction to a.safetensors leaves: its paths, the old features.
+  std::filesystem::copy_file(dir / "b.paths.txt", sidecar, std::filesystem::copy_options::overwrite_existing);
+  const std::string swapped = mae::test::error_of<mae::UsageError>([&] { mae::jobs::load_feature_file(features); });
+  EXPECT_NE(swapped.find(both + " (its fingerprint"), std::string::npos) << swapped;
+  EXPECT_EQ(swapped.find('\n'), std::string::npos) << swapped;
+  std::ofstream(sidecar) << "a0.png\na1.png\na2.png\n";
+  const std::string longer = mae::test::error_of<mae::UsageError>([&] { mae::jobs::load_feature_file(features); });
+  EXPECT_NE(longer.find(both + " (3 paths for 2 feature rows)"), std::string::npos) << longer;
+}
+
+TEST(Extract, KnnNamesTheFileOfLabelsAndFeaturesItCannotRank) {
+  // Today a label 2.5 read from a file became class 2, a label 2 of two classes made a third class, and a nan
+  // feature voted as nan: all silently.
+  mae::test::TempDir dir;
+  const auto good = (dir / "good.safetensors").string();
+  const auto bad = (dir / "bad.safetensors").string();
+  mae::jobs::save_feature_file(good, feature_set(3, "g"), false, {});
+  mae::config::ExtractConfig config;
+  config.knn_train = good;
+  config.knn_test = bad;
+  config.knn_k = 2;
+  const auto error_with = [&](const mae::jobs::FeatureSet& set) {
+    mae::jobs::save_feature_file(bad, set, false, {});
+    return mae::test::error_of<mae::UsageError>([&] { mae::jobs::run_extract(config); });
+  };
+  auto set = feature_set(3, "b");
+  set.labels = torch::tensor({0.0f, 2.5f, 1.0f});  // the file format allows float labels
+  std::string error = error_with(set);
+  EXPECT_NE(error.find("label 2.5 in row 1 of '" + bad + "' is not a class number"), std::string::npos) << error;
+  set.labels = torch::tensor({0, 2, 1}, torch::kLong);  // the files' classes are cat and dog
+  error = error_with(set);
+  EXPECT_NE(error.find("label 2 in row 1 of '" + bad + "' is not a class number of [0, 2)"), std::string::npos)
+      << error;
+  set = feature_set(3, "b");
+  set.features[2][1] = std::numeric_limits<float>::quiet_NaN();
+  error = error_with(set);
+  EXPECT_NE(error.find("row 2 of '" + bad + "' has a non-finite feature (nan in column 1)"), std::string::npos)
+      << error;
 }
 
 }  // namespace

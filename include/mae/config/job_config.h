@@ -50,6 +50,8 @@ class JobConfig : public Settings {
   int save_every = 20;  // checkpoint-<epoch>.pth every this many epochs (and after the last); 0: last only
   bool save_last = true;  // checkpoint-last.pth after every epoch
   bool strict_data = false;  // an unreadable image stops the job instead of being skipped
+  int max_image_pixels = 178'956'970;  // a larger image is unreadable, refused before decoding; 0: no limit
+  int pipe_timeout = 300;  // seconds a pipe: shard's command may write nothing before it is killed; 0: none
   int shuffle_buffer = 1000;  // tar shards: samples each loader worker holds to shuffle across shards
   int samples_per_epoch = 0;  // tar shards: samples a training epoch covers, all ranks together; 0: index.json's
   int preemption_deadline = 300;  // seconds from a stop signal to the forced end of the process; 0: none

@@ -20,6 +20,14 @@ Field amp_field(std::string* target);
 // --pool / --knn_pool: how the encoder's tokens become one feature vector, cls or mean (models/features.h).
 Field feature_pool_field(std::string* target, const std::string& name = "pool");
 
+// --max_image_pixels: an image whose header declares more pixels is refused as unreadable before it is decoded (a
+// decompression bomb); 0: no limit. The default, in each config that has it, is data::kPilPixelLimit.
+Field max_image_pixels_field(int* target);
+
+// --pipe_timeout: seconds a `pipe:` shard's command may write nothing before it is killed and its shard counts as
+// unreadable (data/shard_source.h); 0: no limit.
+Field pipe_timeout_field(int* target);
+
 // --knn_k and --knn_temperature of the weighted kNN classifier (DINO's 20 and 0.07).
 Field knn_k_field(int* target);
 Field knn_temperature_field(double* target);

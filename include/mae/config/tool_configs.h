@@ -49,6 +49,8 @@ class ExtractConfig : public Settings {
   std::string knn_test;
   int knn_k = 20;
   double knn_temperature = 0.07;
+  int max_image_pixels = 178'956'970;  // a larger image stops the extraction, refused before decoding; 0: no limit
+  int pipe_timeout = 300;  // seconds a pipe: shard's command may write nothing before it is killed; 0: none
 
   bool extracts() const { return !checkpoint.empty(); }
 
@@ -68,6 +70,7 @@ class ShardConfig : public Settings {
   int jpeg_quality = 0;
   int num_workers = 2;
   bool strict_data = false;
+  int max_image_pixels = 178'956'970;  // a larger image is skipped (or stops it, strict_data); 0: no limit
 
  protected:
   void describe(std::vector<Field>& fields) override;

@@ -7,21 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "mae/data/image_header.h"
+
 namespace mae::data {
 
 // An image file held in memory: its size is known when it is opened, its pixels are decoded on request as 8-bit RGB
 // (CV_8UC3, R first) the way convert('RGB') gives them: grey replicated into three channels, alpha dropped, EXIF
 // orientation ignored (PIL ignores it too). JPEGs are decoded at request time, only the part asked for
 // (jpeg_decoder.h); other formats (and CMYK JPEGs) are decoded whole by OpenCV when opened. Throws IoError naming the
-// file when it cannot be read or decoded.
+// file when it cannot be read or decoded, and before any decoding when its header declares more than `max_pixels`
+// pixels (image_header.h; 0: no limit).
 class EncodedImage {
  public:
   // The file's bytes through from_bytes: an image from a file and the same bytes from elsewhere (a tar shard's member)
   // give the same pixels.
-  static EncodedImage open(const std::string& path);
+  static EncodedImage open(const std::string& path, int64_t max_pixels = kPilPixelLimit);
   // An encoded image held in memory (a JPEG, PNG... as a file would hold it); `name` is what errors call it (for a
   // shard's member: the shard and the member).
-  static EncodedImage from_bytes(std::vector<uint8_t> bytes, std::string name);
+  static EncodedImage from_bytes(std::vector<uint8_t> bytes, std::string name, int64_t max_pixels = kPilPixelLimit);
   // An image already decoded (tests, tools); `name` is what errors call it.
   static EncodedImage from_pixels(cv::Mat rgb, std::string name = "<in memory>");
 

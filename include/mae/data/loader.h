@@ -12,6 +12,7 @@
 #include "mae/data/batch_stream.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/image_folder.h"
+#include "mae/data/image_header.h"
 #include "mae/data/pipelines.h"
 
 namespace mae::data {
@@ -30,6 +31,8 @@ struct LoaderOptions {
   // its place, so that batches keep their size; in evaluation (false) it is left out, so that accuracy counts only
   // images that were read.
   bool replace_unreadable = true;
+  // An image whose header declares more pixels is unreadable, refused before decoding (image_header.h); 0: no limit.
+  int64_t max_image_pixels = kPilPixelLimit;
   int64_t max_batches = 0;  // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS sets it)
 };
 

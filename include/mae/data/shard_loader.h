@@ -8,12 +8,14 @@
 // another at the end of an epoch.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mae/data/batch_stream.h"
+#include "mae/data/image_header.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/pipelines.h"
 
@@ -42,6 +44,9 @@ struct ShardLoaderOptions {
   int64_t samples_per_epoch = 0;
   bool strict_data = false;     // an unreadable sample or shard stops the job instead of being skipped
   bool require_labels = false;  // classification: a sample without .cls is unreadable
+  int64_t max_image_pixels = kPilPixelLimit;  // a larger image is unreadable (image_header.h); 0: no limit
+  // A pipe: shard whose command writes nothing for this long is killed and counts as unreadable (shard_source.h).
+  std::chrono::seconds pipe_timeout{300};
   // Evaluation: every sample of this rank's shards once (shard i is rank i % world_size's, worker by worker), in the
   // listed order with no shuffling, each worker's last batch partial, an unreadable sample left out; the batch count
   // comes from index.json, which it needs. Without --dist_eval, give rank 0 of 1 so that every rank reads all.

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "mae/data/image_header.h"
+
 namespace mae::data {
 
 struct PackOptions {
@@ -30,6 +32,9 @@ struct PackOptions {
   // An image that cannot be read or decoded (and an entry the folder scan cannot read) is an IoError naming it;
   // otherwise it is skipped, counted and named in a warning.
   bool strict_data = false;
+  // An image whose header declares more pixels is refused before decoding, as one that cannot be decoded
+  // (image_header.h); 0: no limit.
+  int64_t max_image_pixels = kPilPixelLimit;
 };
 
 struct PackedShard {

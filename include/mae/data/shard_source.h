@@ -3,6 +3,7 @@
 // e.g. `pipe:aws s3 cp s3://bucket/train-000001.tar -`), read once from start to end.
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -38,14 +39,21 @@ class MemorySource final : public ByteSource {
 // - `pipe:COMMAND`: COMMAND runs under /bin/sh -c in a process group of its own, and its standard output is the
 //   stream (its standard error goes to ours). When the stream ends, the command's exit is checked: a non-zero status
 //   or a signal is an IoError naming the command and the status, so a failed download is never mistaken for a short
-//   shard.
+//   shard. A command that writes nothing for `stall_limit` (--pipe_timeout; zero: no limit) is killed with its
+//   process group and the read is an IoError, so a stalled download is a failed shard rather than a frozen job; after
+//   a stop signal (util/stop_signals.h) the limit shrinks to kStallLimitOnStop, so the training step in flight can
+//   end and the position checkpoint be written before the preemption deadline. The command dies with this process,
+//   however it ends (kill -9 too): its shell gets SIGTERM when the thread that started it exits and passes it to the
+//   whole process group, so no `curl` or `sleep` is left behind.
 // - anything else: a file path.
 // The destructor of a source not read to its end (a reader that stopped early) stops its command (SIGTERM to the
 // process group) and reaps it without an error. Not copyable; one thread reads it at a time.
 class ShardSource final : public ByteSource {
  public:
+  inline static constexpr std::chrono::seconds kStallLimitOnStop{10};
+
   // Throws IoError naming the shard when the file cannot be opened or the command cannot be started.
-  explicit ShardSource(std::string url);
+  explicit ShardSource(std::string url, std::chrono::seconds stall_limit = std::chrono::seconds::zero());
   ~ShardSource() override;
   ShardSource(const ShardSource&) = delete;
   ShardSource& operator=(const ShardSource&) = delete;
@@ -57,12 +65,15 @@ class ShardSource final : public ByteSource {
  private:
   // Waits for the command after the end of its output; throws IoError when it failed.
   void finish_command();
+  // Waits until the pipe has bytes; kills the command and throws IoError once it has been silent too long.
+  void wait_for_bytes();
 
   std::string url_;
   std::string command_;  // of a pipe: URL
   int fd_ = -1;          // -1 once the stream has ended
   pid_t pid_ = -1;       // the command while it has not been waited for
   uint64_t bytes_read_ = 0;
+  std::chrono::seconds stall_limit_;
 };
 
 // Whether `url` is a `pipe:COMMAND` URL.

@@ -10,6 +10,8 @@
 
 namespace mae::io {
 
+class AtomicFile;
+
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 using Metadata = std::map<std::string, std::string>;
 
@@ -23,5 +25,8 @@ Safetensors load_safetensors(const std::string& path);
 
 // Writes contiguous CPU copies of the tensors, atomically (see atomic_file.h).
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
+// The same into `file`, left for the caller to commit: files that must change together are all written before any
+// of them is committed.
+void write_safetensors(AtomicFile& file, const NamedTensors& tensors, const Metadata& metadata = {});
 
 }  // namespace mae::io

@@ -3,12 +3,14 @@
 // extracting its part of the images and every rank ending with all of them, and the features file.
 #include <ATen/core/Tensor.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mae/config/tool_configs.h"
 #include "mae/data/image_folder.h"
+#include "mae/data/image_header.h"
 #include "mae/io/safetensors.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/features.h"
@@ -18,7 +20,7 @@ namespace mae::jobs {
 
 struct FeatureSet {
   at::Tensor features;                 // [N, D] float32 (or float16 as read from a file), on the CPU
-  std::optional<at::Tensor> labels;    // [N] int64, when the images had classes
+  std::optional<at::Tensor> labels;    // [N] int64 (as stored, when read from a file), when the images had classes
   std::vector<std::string> paths;      // the N images, in row order
   std::vector<std::string> classes;    // class names in label order (empty without labels)
 };
@@ -32,6 +34,8 @@ struct ExtractionOptions {
   // An unreadable image stops the extraction (naming it) when true; otherwise the next readable image takes its
   // place in the row (the kNN monitor: a long run does not stop for one bad file) and a warning counts them.
   bool strict_data = true;
+  int64_t max_image_pixels = data::kPilPixelLimit;  // a larger image is unreadable (data/image_header.h); 0: none
+  std::chrono::seconds pipe_timeout{300};  // a pipe: shard silent this long is killed (data/shard_source.h); 0: none
   std::string what = "Extract";  // the progress lines' header
 };
 
@@ -48,13 +52,16 @@ FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const 
                                   const ExtractionOptions& options, const RunContext& context);
 
 // The features file: safetensors with "features" [N, D] (float32, or float16 with `fp16`) and "labels" [N] int64
-// when labelled, metadata {format, pool, classes (a JSON list), count, ...`extra`}; the image paths, one per line in
-// row order, in feature_paths_file(path). Both written atomically.
+// when labelled, metadata {format, pool, classes (a JSON list), count, paths_fnv1a64, ...`extra`}; the image paths,
+// one per line in row order, in feature_paths_file(path), whose fingerprint paths_fnv1a64 is. Both are written in
+// full before the paths file, then the features file, takes its name: a failed write changes neither, and a crash
+// between the two renames leaves a pair that load_feature_file refuses.
 void save_feature_file(const std::string& path, const FeatureSet& set, bool fp16, const io::Metadata& extra);
 // The sidecar of a features file: "x.safetensors" -> "x.paths.txt" (any other name: "<name>.paths.txt").
 std::string feature_paths_file(const std::string& path);
-// Reads a features file (features as stored; the paths file when present). UsageError naming the path for a file
-// without "features".
+// Reads a features file (features and labels as stored; the paths file when present). UsageError naming the path for
+// a file without "features", and naming both files for a paths file not written with it (another number of rows or
+// fingerprint).
 FeatureSet load_feature_file(const std::string& path);
 
 // mae_extract: extraction (checkpoint -> --output), then the kNN classifier when --knn_train is given; or the kNN
