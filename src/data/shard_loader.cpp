@@ -38,13 +38,14 @@ std::optional<uint64_t> folder_index_in(const std::string& key) {
 }
 
 // The shards of one (rank, worker) slot in turn, started again from the first when the last ends, through a
-// shuffle buffer; unreadable samples and shards are skipped (counted) or, with strict_data, thrown.
+// shuffle buffer; unreadable samples and shards are skipped (recorded in the ledger) or, with strict_data, thrown.
+// A shard read to its end is checked against index.json's count of it (`indexed`, empty without an index).
 class SampleStream {
  public:
   // `once`: the shards are read once, in order, and the stream then ends (evaluation); otherwise it never ends.
-  SampleStream(std::vector<std::string> shards, const ShardLoaderOptions& options, Rng rng,
-               std::atomic<int64_t>& skipped, bool once)
-      : shards_(std::move(shards)), options_(options), rng_(rng), skipped_(skipped), once_(once) {}
+  SampleStream(std::vector<std::string> shards, const ShardLoaderOptions& options, Rng rng, SkipLedger& ledger,
+               const std::map<std::string, int64_t>& indexed, bool once)
+      : shards_(std::move(shards)), options_(options), rng_(rng), ledger_(ledger), indexed_(indexed), once_(once) {}
 
   std::optional<TarSample> next() {
     const auto capacity = static_cast<std::size_t>(once_ ? 1 : std::max<int64_t>(options_.shuffle_buffer, 1));
@@ -84,18 +85,19 @@ class SampleStream {
         }
       }
       try {
-        if (auto sample = reader_->next()) {
-          skipped_ += static_cast<int64_t>(reader_->skipped() - skipped_in_shard_);
-          skipped_in_shard_ = reader_->skipped();
+        auto sample = reader_->next();
+        record_skips();
+        check_indexed_count();
+        if (sample) {
           return std::move(*sample);
         }
-        skipped_ += static_cast<int64_t>(reader_->skipped() - skipped_in_shard_);
+        check_indexed_count(/*shard_ended=*/true);
       } catch (const IoError& error) {  // a truncated or corrupt shard, a failing pipe: the rest of it is lost
         if (options_.strict_data) {
           throw;
         }
-        ++skipped_;
-        log::warn(text(error.what(), "; the rest of the shard is skipped (--strict_data stops instead)"));
+        record_skips();
+        ledger_.record(reader_->shard(), text(error.what(), "; the rest of the shard is lost"));
       }
       reader_.reset();
       source_.reset();
@@ -103,30 +105,63 @@ class SampleStream {
   }
 
   void open(const std::string& shard) {
-    skipped_in_shard_ = 0;
+    recorded_in_shard_ = 0;
     try {
       source_ = std::make_unique<ShardSource>(shard, options_.pipe_timeout);
       reader_ = std::make_unique<TarSampleReader>(
-          *source_, TarSampleOptions{options_.strict_data, options_.require_labels});
+          *source_, TarSampleOptions{options_.strict_data, options_.require_labels, options_.num_classes});
     } catch (const IoError& error) {  // a missing shard, a command that cannot start
       if (options_.strict_data) {
         throw;
       }
-      ++skipped_;
-      log::warn(text(error.what(), "; the shard is skipped (--strict_data stops instead)"));
+      ledger_.record(shard, error.what());
       source_.reset();
       reader_.reset();
+    }
+  }
+
+  // The samples the reader skipped since the last call, into the ledger.
+  void record_skips() {
+    const auto& skips = reader_->skips();
+    for (; recorded_in_shard_ < skips.size(); ++recorded_in_shard_) {
+      ledger_.record(text(reader_->shard(), ":", skips[recorded_in_shard_].key), skips[recorded_in_shard_].reason);
+    }
+  }
+
+  // index.json's count of the shard against the samples met in it: more than indexed as soon as it happens, fewer
+  // once the shard has ended. Training only warns (an epoch is a number of samples, whatever the shards hold);
+  // evaluation stops at more, which it would leave out unseen, and warns at fewer, whose batches come out partial.
+  void check_indexed_count(bool shard_ended = false) {
+    const auto indexed = indexed_.find(fs::path(reader_->shard()).filename().string());
+    if (indexed == indexed_.end()) {
+      return;
+    }
+    const auto met = static_cast<int64_t>(reader_->samples());
+    if (met > indexed->second) {
+      const std::string message = text("shard '", reader_->shard(), "' holds more samples than the ", indexed->second,
+                                       " its index.json gives it");
+      if (options_.evaluation) {
+        throw UsageError(text(message, ": an evaluation counted from the index would leave samples out; pack the ",
+                              "shards again (mae_shard) or fix index.json"));
+      }
+      ledger_.warn_once(reader_->shard(), text(message, "; the epoch still covers the index's number of samples"));
+    } else if (shard_ended && met < indexed->second) {
+      ledger_.warn_once(reader_->shard(), text("shard '", reader_->shard(), "' holds ", met, " samples, not the ",
+                                               indexed->second, " its index.json gives it",
+                                               options_.evaluation ? "; the evaluation counts the samples it reads"
+                                                                   : "; the epoch still covers the index's number"));
     }
   }
 
   std::vector<std::string> shards_;
   const ShardLoaderOptions& options_;
   Rng rng_;
-  std::atomic<int64_t>& skipped_;
+  SkipLedger& ledger_;
+  const std::map<std::string, int64_t>& indexed_;
   std::size_t next_shard_ = 0;
   std::unique_ptr<ShardSource> source_;
   std::unique_ptr<TarSampleReader> reader_;
-  std::size_t skipped_in_shard_ = 0;
+  std::size_t recorded_in_shard_ = 0;
   std::vector<TarSample> buffer_;
   bool once_;
   bool ended_ = false;
@@ -185,6 +220,7 @@ ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transf
                             "no index.json beside them (mae_shard writes one); give --samples_per_epoch"));
     }
     samples_per_epoch_ = index->total;
+    indexed_samples_ = index->samples;
   }
   if (batches_per_epoch() == 0) {
     throw UsageError(text("an epoch of ", samples_per_epoch_, " samples over ", options_.world_size, " rank(s) holds ",
@@ -199,6 +235,7 @@ void ShardLoader::plan_evaluation() {
                           "writes one): each sample is read once, in batches counted from it"));
   }
   samples_per_epoch_ = index->total;
+  indexed_samples_ = index->samples;
   // Each worker's shards give ceil(samples / batch) batches, the last one partial; the batches are numbered
   // round-robin over the workers that still have one.
   std::vector<int64_t> counts;
@@ -252,7 +289,7 @@ void ShardLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   if (first_batch < 0 || first_batch > batches_per_epoch()) {
     throw Error(text("an epoch of ", batches_per_epoch(), " batches cannot start at batch ", first_batch));
   }
-  skipped_ = 0;
+  ledger_.start_epoch(epoch);
   batches_.start(workers(), first_batch,
                  [this, epoch, first_batch](int worker) { worker_loop(worker, epoch, first_batch); });
 }
@@ -279,8 +316,8 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
   std::size_t at = 0;  // the batch being made
   try {
     SampleStream stream(shards_of(epoch, options_.rank, worker), options_,
-                        Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), skipped_,
-                        /*once=*/options_.evaluation);
+                        Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), ledger_,
+                        indexed_samples_, /*once=*/options_.evaluation);
     uint64_t position = 0;  // of the next sample in this slot's stream
     const auto [channels, height, width] = transform_.shape;
     for (; at < indices.size(); ++at) {
@@ -313,11 +350,11 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
               options_.max_image_pixels);
           Rng rng(options_.seed, static_cast<uint64_t>(epoch), id);
           transform_.fill(image, rng, batch.images[i]);
-        } catch (const IoError&) {
+        } catch (const IoError& error) {
           if (options_.strict_data) {
             throw;
           }
-          ++skipped_;  // the next sample takes its place
+          ledger_.record(text(sample.shard, ":", sample.key), error.what());  // the next sample takes its place
           continue;
         }
         labels[i++] = sample.label.value_or(0);

@@ -101,6 +101,7 @@ std::optional<TarSample> TarSampleReader::next() {
     if (group.empty()) {
       return std::nullopt;
     }
+    ++samples_;
     TarSample sample;
     sample.key = key;
     sample.shard = shard();
@@ -119,6 +120,11 @@ std::optional<TarSample> TarSampleReader::next() {
         sample.label = parse_label(member.bytes);
         if (!sample.label) {
           problem = text("member '", member.name, "' is not an integer class index: '", shown(member.bytes), "'");
+          break;
+        }
+        if (options_.num_classes > 0 && (*sample.label < 0 || *sample.label >= options_.num_classes)) {
+          problem = text("member '", member.name, "' holds class ", *sample.label, ", not one of [0, ",
+                         options_.num_classes, ") (--nb_classes ", options_.num_classes, ")");
           break;
         }
       }
@@ -140,9 +146,7 @@ std::optional<TarSample> TarSampleReader::next() {
     if (options_.strict) {
       throw IoError(reason);
     }
-    if (skipped_++ == 0) {
-      first_skip_ = std::move(reason);
-    }
+    skips_.push_back({key, std::move(reason)});
   }
 }
 

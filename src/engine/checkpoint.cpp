@@ -86,6 +86,9 @@ EpochPosition read_position(const c10::IValue& value, const std::string& path) {
   const auto entries = value.toGenericDict();
   EpochPosition position{entries.at("epoch").toInt(), entries.at("step").toInt(), entries.at("steps_per_epoch").toInt(),
                          entries.at("world_size").toInt(), entries.at("seed").toInt()};
+  if (entries.contains("loader_workers") && entries.at("loader_workers").isInt()) {
+    position.loader_workers = entries.at("loader_workers").toInt();
+  }
   if (position.epoch < 0 || position.step <= 0 || position.step >= position.steps_per_epoch ||
       position.world_size < 1) {
     throw UsageError(text("'", path, "': its 'epoch_position' (epoch ", position.epoch, ", step ", position.step, " of ",
@@ -135,6 +138,9 @@ void save_training_checkpoint(const std::string& path, const TrainingState& stat
     position.insert("steps_per_epoch", state.position->steps_per_epoch);
     position.insert("world_size", state.position->world_size);
     position.insert("seed", state.position->seed);
+    if (state.position->loader_workers > 0) {
+      position.insert("loader_workers", state.position->loader_workers);
+    }
     checkpoint.insert("epoch_position", position);
   }
   io::save_pth(path, checkpoint);

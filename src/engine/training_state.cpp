@@ -27,6 +27,13 @@ void check_same_run_shape(const EpochPosition& position, const config::JobConfig
                           "--accum_iter ", config.accum_iter, ", so its batches would differ: resume with the same ",
                           "settings, or from a checkpoint-<epoch>.pth written at the end of an epoch"));
   }
+  if (position.loader_workers > 0 && position.loader_workers != shape.loader_workers) {
+    throw UsageError(text("--resume ", path, " stopped at step ", position.step, " of epoch ", position.epoch,
+                          " of a run that read its shards with ", position.loader_workers, " loader workers; this ",
+                          "run has ", shape.loader_workers, ", which deals the shards to other readers, so its ",
+                          "batches would differ: resume with --num_workers ", position.loader_workers, ", or from a ",
+                          "checkpoint-<epoch>.pth written at the end of an epoch"));
+  }
 }
 
 }  // namespace

@@ -22,7 +22,6 @@
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/engine/training_state.h"
-#include "mae/models/factory.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -49,9 +48,10 @@ struct Recipe {
   std::optional<double> clip_grad;
 };
 
-// The reference's "N test images" (len(dataset_val)), less those left out as unreadable.
-int64_t read_images(int64_t validation_images, const EvalStats& stats) {
-  return std::max<int64_t>(validation_images - stats.skipped, 0);
+// The reference's "N test images" (len(dataset_val)), less those left out as unreadable; for shards, the samples
+// the evaluation read (each once).
+int64_t read_images(const ClassificationData& data, const EvalStats& stats) {
+  return data.val_counted_by_evaluation ? stats.images : std::max<int64_t>(data.val_images - stats.skipped, 0);
 }
 
 void run_classifier(const config::ClassifierConfig& config, const distributed::LaunchEnv& launch, Recipe recipe) {
@@ -90,13 +90,14 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   TrainingStep training_step(*optimizer, scaler, parallel, {config.accum_iter, recipe.clip_grad});
   const engine::TrainingStart start =
       engine::resume_training(config, *model, optimizer.get(), &scaler,
-                              {train_loader.batches_per_epoch(), context.world_size()}, /*weights_only=*/config.eval);
+                              {train_loader.batches_per_epoch(), context.world_size(), train_loader.order_workers()},
+                              /*weights_only=*/config.eval);
   if (config.eval) {
     if (config.resume.empty()) {
       throw UsageError("--eval evaluates the model of --resume PATH: pass the checkpoint to evaluate");
     }
     const EvalStats stats = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", read_images(data.val_images, stats), " test images: ",
+    log::info(text("Accuracy of the network on the ", read_images(data, stats), " test images: ",
                    fixed(stats.acc1, 1), "%"));
     return;
   }
@@ -132,14 +133,16 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
     if (train.stopped_after) {
       stop_with_position_checkpoint(
           config, context, parallel,
-          {epoch, *train.stopped_after, train_loader.batches_per_epoch(), context.world_size(), config.seed}, *model,
+          {epoch, *train.stopped_after, train_loader.batches_per_epoch(), context.world_size(), config.seed,
+           train_loader.order_workers()},
+          *model,
           *optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
       engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", read_images(data.val_images, test), " test images: ",
+    log::info(text("Accuracy of the network on the ", read_images(data, test), " test images: ",
                    fixed(test.acc1, 1), "%"));
     max_accuracy = std::max(max_accuracy, test.acc1);
     if (tensorboard) {
@@ -165,7 +168,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
 
 // The classifier's architecture, from the checkpoint it starts from when that records one: --finetune, else the
 // checkpoint --resume names (or finds, with auto). Resolves the shape settings in `config`; `model_name` becomes
-// --model's name when the encoder has that model's shape, else says where the shape came from.
+// --model's name, or the file's when it names no model.
 models::VitOptions classifier_architecture(config::ClassifierConfig& config, std::string& model_name) {
   std::string source = !config.finetune.empty() && !config.eval ? config.finetune : config.resume;
   if (source == "auto") {
@@ -174,14 +177,12 @@ models::VitOptions classifier_architecture(config::ClassifierConfig& config, std
   }
   const c10::IValue args = source.empty() ? c10::IValue() : engine::architecture_args_of(source, config);
   models::VitOptions options = engine::resolve_vit_architecture(config, args, source);
-  const models::EncoderOptions named = models::vit_architecture(config.model).encoder;
-  const models::EncoderOptions& e = options.encoder;
-  const bool has_named_shape = named.patch_size == e.patch_size && named.embed_dim == e.embed_dim &&
-                               named.depth == e.depth && named.num_heads == e.num_heads &&
-                               named.mlp_ratio == e.mlp_ratio;
-  model_name = has_named_shape ? config.model
-                               : source.empty() ? std::string("a custom shape (the shape flags)")
-                                                : text("a custom shape (from ", source, ")");
+  // A file that records no model (a weights-only file, whose shape was read from its weights) must not be logged
+  // under --model's default name.
+  const bool names_a_model = args.isGenericDict() && args.toGenericDict().contains("model");
+  model_name = source.empty() || names_a_model || config.was_given("model")
+                   ? config.model
+                   : text("the shape of ", source, "'s weights");
   return options;
 }
 

@@ -93,6 +93,7 @@ ClassificationData classification_data(const config::ClassifierConfig& config, c
     }
     data::ShardLoaderOptions options = shard_options(config, train_options);
     options.require_labels = true;
+    options.num_classes = config.nb_classes;
     std::vector<std::string> train_shards = data::expand_shard_spec(*train_spec);
     std::vector<std::string> val_shards = data::expand_shard_spec(*val_spec);
     const auto train_index = data::find_shard_index(train_shards);
@@ -113,6 +114,7 @@ ClassificationData classification_data(const config::ClassifierConfig& config, c
     result.val = std::make_unique<data::ShardLoader>(std::move(val_shards), std::move(eval_transform), options);
     result.classes = train_index->classes;
     result.val_images = val_index->total;
+    result.val_counted_by_evaluation = true;
     result.description = text("training: ", train_description, "; validation: ", val_index->total, " samples of ",
                               *val_spec, "; ", result.classes.size(), " classes");
     return result;

@@ -48,7 +48,8 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   engine::GradScaler scaler(context.precision.loss_scaling);
   TrainingStep training_step(optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
   const engine::TrainingStart start =
-      engine::resume_training(config, *model, &optimizer, &scaler, {loader.batches_per_epoch(), context.world_size()});
+      engine::resume_training(config, *model, &optimizer, &scaler,
+                              {loader.batches_per_epoch(), context.world_size(), loader.order_workers()});
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
 
@@ -75,7 +76,9 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
     if (stats.stopped_after) {
       stop_with_position_checkpoint(
           config, context, parallel,
-          {epoch, *stats.stopped_after, loader.batches_per_epoch(), context.world_size(), config.seed}, *model,
+          {epoch, *stats.stopped_after, loader.batches_per_epoch(), context.world_size(), config.seed,
+           loader.order_workers()},
+          *model,
           optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {

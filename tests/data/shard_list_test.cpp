@@ -261,11 +261,9 @@ int read_forever(const std::vector<std::string>& args) {
 }
 const mae::test::WorkerRegistration read_forever_worker("read_forever", read_forever);
 
-// Whether a process whose command line contains `words` runs. The pattern "[s]leep 6" matches "sleep 6" but not
-// itself, so the shell that runs pgrep does not count.
-bool process_runs(const std::string& words) {
-  return mae::test::run_command("pgrep -f " + mae::test::shell_quote("[" + words.substr(0, 1) + "]" + words.substr(1)))
-             .exit_code == 0;
+// Whether a process whose whole command line is `command` runs (the worker's and the shells' lines only contain it).
+bool process_runs(const std::string& command) {
+  return mae::test::run_command("pgrep -f " + mae::test::shell_quote("^" + command + "$")).exit_code == 0;
 }
 
 // Issue #27: a job killed with -9 left its pipe commands running (`sleep`, `curl`): they now die with it, the whole
@@ -277,7 +275,7 @@ TEST(ShardSource, TheCommandDiesWithTheProcessThatReadsIt) {
   while (!process_runs(marker) && std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(process_runs(marker)) << "the worker did not start its command";
+  ASSERT_TRUE(process_runs(marker)) << "the worker did not start its command";  // the pipeline runs: kill its reader
   ::kill(worker, SIGKILL);
   mae::test::wait_worker(worker, 10);
   const auto killed = std::chrono::steady_clock::now();
@@ -286,7 +284,7 @@ TEST(ShardSource, TheCommandDiesWithTheProcessThatReadsIt) {
   }
   const bool orphaned = process_runs(marker);
   if (orphaned) {
-    mae::test::run_command("pkill -f " + mae::test::shell_quote("[" + marker.substr(0, 1) + "]" + marker.substr(1)));
+    mae::test::run_command("pkill -f " + mae::test::shell_quote("^" + marker + "$"));
   }
   EXPECT_FALSE(orphaned) << "'" << marker << "' outlived the process that read its output";
 }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mae/data/image_folder.h"
@@ -15,6 +16,8 @@
 #include "mae/data/shard_list.h"
 #include "mae/data/shard_loader.h"
 #include "mae/data/shard_packer.h"
+#include "mae/data/tar_writer.h"
+#include "mae/util/error.h"
 #include "support/test_support.h"
 
 namespace {
@@ -227,6 +230,82 @@ TEST(ShardLoader, TooFewShardsOrAnUnknownEpochAreUsageErrors) {
   const std::string unknown = mae::test::error_of<mae::UsageError>(
       [&] { ShardLoader({"pipe:cat " + shards[0]}, mae::data::eval_transform(16), options); });
   EXPECT_NE(unknown.find("--samples_per_epoch"), std::string::npos) << unknown;
+}
+
+// Issue #27: a training epoch reads its shards round and round, and counted a bad sample each time it met it. It is
+// counted once per epoch (and the first few are named in the log).
+TEST(ShardLoader, ABadSampleMetAgainInTheEpochIsCountedOnce) {
+  mae::test::TempDir dir;
+  auto shards = shard_files(packed(dir, 4, 2));  // 4 shards of 2 good samples
+  const auto bad = dir / "bad.tar";
+  {
+    std::ofstream out(bad, std::ios::binary);
+    mae::data::TarWriter writer(out, bad.string());
+    writer.add("k1.jpg", std::string_view("not a jpeg"));  // does not decode
+    writer.add("k2.png", std::string_view("not a png"));
+    writer.add("k3.cls", std::string_view("1"));  // no image
+    writer.add("k4.png", mae::test::read_file(dir / "images" / "a" / "0.png"));
+    writer.finish();
+  }
+  shards.push_back(bad.string());
+  ShardLoaderOptions options;
+  options.batch_size = 2;
+  options.num_workers = 1;
+  options.samples_per_epoch = 40;  // 9 good samples a round: the bad shard is met 4 or 5 times
+  options.shuffle_buffer = 0;
+  ShardLoader loader(shards, mae::data::eval_transform(16), options);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    loader.start_epoch(epoch);
+    int64_t batches = 0;
+    while (loader.next()) {
+      ++batches;
+    }
+    EXPECT_EQ(batches, 20);
+    EXPECT_EQ(loader.skipped_images(), 3) << "epoch " << epoch;
+  }
+}
+
+// Rewrites <folder>/index.json with `samples` for shard file `name`.
+void set_indexed_samples(const fs::path& folder, const std::string& name, int64_t samples) {
+  std::ifstream in(folder / "index.json");
+  auto index = nlohmann::json::parse(in);
+  in.close();
+  for (auto& shard : index.at("shards")) {
+    if (shard.at("name") == name) {
+      shard["samples"] = samples;
+    }
+  }
+  std::ofstream(folder / "index.json") << index.dump();
+}
+
+// Issue #27: an index.json that miscounts a shard went unnoticed; an evaluation counted from it silently left samples
+// out. Holding more samples than indexed stops an evaluation; holding fewer gives partial batches of what is there.
+TEST(ShardLoader, AnIndexThatMiscountsAShardIsCaughtWhenTheShardIsRead) {
+  mae::test::TempDir dir;
+  const fs::path folder = packed(dir, 3, 3);  // 2 shards of 3
+  const auto shards = shard_files(folder);
+  ShardLoaderOptions options;
+  options.batch_size = 2;
+  options.num_workers = 1;
+  options.evaluation = true;
+  set_indexed_samples(folder, fs::path(shards[0]).filename().string(), 2);
+  {
+    ShardLoader loader(shards, mae::data::eval_transform(16), options);
+    loader.start_epoch(0);
+    const std::string error = mae::test::error_of<mae::UsageError>([&] {
+      while (loader.next()) {
+      }
+    });
+    EXPECT_NE(error.find("holds more samples than the 2 its index.json gives it"), std::string::npos) << error;
+  }
+  set_indexed_samples(folder, fs::path(shards[0]).filename().string(), 4);
+  ShardLoader loader(shards, mae::data::eval_transform(16), options);
+  loader.start_epoch(0);
+  int64_t evaluated = 0;
+  while (auto batch = loader.next()) {
+    evaluated += batch->images.size(0);
+  }
+  EXPECT_EQ(evaluated, 6);  // every sample there is, once
 }
 
 }  // namespace

@@ -92,6 +92,22 @@ TEST(TarSamples, ConsecutiveMembersWithAKeyFormASample) {
   EXPECT_EQ(read.first_skip, "shard 'mem.tar': sample 'f' has no image (.jpg .jpeg .png .webp), only f.cls");
 }
 
+// Issue #27: a .cls outside [0, nb_classes) reached the loss as an index (on a GPU a device-side assert that kills the
+// job). With num_classes it is a bad sample, named with its shard, member and value.
+TEST(TarSamples, ALabelOutsideTheClassesIsABadSampleNamingItsValue) {
+  const Members members{{"a.jpg", "A"}, {"a.cls", "3"}, {"b.jpg", "B"}, {"b.cls", "10"}, {"c.jpg", "C"}, {"c.cls", "-1"}};
+  const TarSampleOptions options{.strict = false, .require_label = true, .num_classes = 10};
+  const Read read = read_samples(members, options);
+  EXPECT_EQ(read.samples, (std::vector<std::string>{"a: jpg, A, 3"}));
+  EXPECT_EQ(read.skipped, 2u);
+  EXPECT_EQ(read.first_skip, "shard 'mem.tar': member 'b.cls' holds class 10, not one of [0, 10) (--nb_classes 10)");
+  MemorySource source(tar_of(members), "mem.tar");
+  TarSampleReader strict(source, {.strict = true, .require_label = true, .num_classes = 10});
+  EXPECT_TRUE(strict.next());
+  EXPECT_EQ(mae::test::error_of<mae::IoError>([&] { strict.next(); }),
+            "shard 'mem.tar': member 'b.cls' holds class 10, not one of [0, 10) (--nb_classes 10)");
+}
+
 TEST(TarSamples, BadSamplesAreSkippedAndCountedOrStopTheReading) {
   const Members members{{"a.json", "{}"},    {"a.txt", "no image"}, {"b.jpg", "B"},  {"b.cls", "3x"},
                         {"c.jpg", "C"},      {"c.png", "C2"},       {"d.jpg", "D"},  {"d.cls", "99999999999999999999"},

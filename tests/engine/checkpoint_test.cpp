@@ -10,6 +10,11 @@
 #include "mae/config/job_config.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/io/pth_file.h"
+#include "mae/models/state_dict.h"
+#include "mae/engine/training_state.h"
+#include "mae/engine/grad_scaler.h"
+#include "mae/engine/param_groups.h"
+#include "mae/engine/optimizer.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
@@ -262,6 +267,33 @@ TEST(CheckpointCadence, ResumeAutoNeverGoesBackInTime) {
   // A candidate that cannot be read is left out, not fatal.
   std::ofstream(dir / "checkpoint-9.pth") << "not a zip";
   EXPECT_EQ(mae::engine::find_resume_checkpoint(dir.path().string())->path, (dir / "checkpoint-3.pth").string());
+}
+
+// Issue #27: a preempted run on shards resumed with another --num_workers silently read other samples from the step
+// on (the shards are dealt to the loader workers). The position records the worker count, and another is refused.
+TEST(CheckpointCadence, APositionOnShardsResumesOnlyWithItsLoaderWorkers) {
+  mae::test::TempDir dir;
+  torch::nn::Linear model(2, 2);
+  mae::engine::AdamW optimizer(mae::engine::weight_decay_groups(*model, 0.05), 1e-3);
+  mae::engine::GradScaler scaler(false);
+  mae::engine::TrainingState state;
+  state.model = mae::models::state_dict(*model);
+  state.optimizer = optimizer.state_dict();
+  state.epoch = 0;
+  state.position = mae::engine::EpochPosition{1, 4, 8, 1, 0, /*loader_workers=*/2};
+  const auto path = (dir / "checkpoint-last.pth").string();
+  mae::engine::save_training_checkpoint(path, state);
+
+  mae::config::PretrainConfig config;
+  config.resume = path;
+  config.seed = 0;
+  const std::string error = mae::test::error_of<mae::UsageError>(
+      [&] { mae::engine::resume_training(config, *model, &optimizer, &scaler, {8, 1, /*loader_workers=*/3}); });
+  EXPECT_NE(error.find("read its shards with 2 loader workers; this run has 3"), std::string::npos) << error;
+  EXPECT_NE(error.find("resume with --num_workers 2"), std::string::npos) << error;
+  const auto start = mae::engine::resume_training(config, *model, &optimizer, &scaler, {8, 1, 2});
+  EXPECT_EQ(start.epoch, 1);
+  EXPECT_EQ(start.step, 4);
 }
 
 }  // namespace

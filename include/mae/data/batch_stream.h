@@ -29,6 +29,10 @@ class BatchStream {
   virtual bool sharded() const = 0;
   // Images (or samples) that could not be read in the current epoch.
   virtual int64_t skipped_images() const = 0;
+  // The loader workers the batch order depends on, which a resume mid-epoch must keep: shards are dealt to the
+  // workers, so another count reads other samples; 0 where the order does not depend on them (an image folder's
+  // sampler orders its images whatever the workers).
+  virtual int order_workers() const { return 0; }
 };
 
 }  // namespace mae::data

@@ -18,6 +18,7 @@
 #include "mae/data/image_header.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/pipelines.h"
+#include "mae/data/skip_ledger.h"
 
 namespace mae::data {
 
@@ -44,6 +45,7 @@ struct ShardLoaderOptions {
   int64_t samples_per_epoch = 0;
   bool strict_data = false;     // an unreadable sample or shard stops the job instead of being skipped
   bool require_labels = false;  // classification: a sample without .cls is unreadable
+  int64_t num_classes = 0;      // classification: a .cls outside [0, num_classes) is unreadable; 0: unchecked
   int64_t max_image_pixels = kPilPixelLimit;  // a larger image is unreadable (image_header.h); 0: no limit
   // A pipe: shard whose command writes nothing for this long is killed and counts as unreadable (shard_source.h).
   std::chrono::seconds pipe_timeout{300};
@@ -67,7 +69,9 @@ class ShardLoader final : public BatchStream {
   std::optional<Batch> next() override;
   int64_t batches_per_epoch() const override;
   bool sharded() const override { return options_.world_size > 1; }
-  int64_t skipped_images() const override { return skipped_; }
+  // Distinct unreadable samples of the epoch (a failed shard's unread rest counts as one).
+  int64_t skipped_images() const override { return ledger_.count(); }
+  int order_workers() const override { return workers(); }
 
   // The shards slot `rank * workers + worker` reads in `epoch`, in order (for tests and logs).
   std::vector<std::string> shards_of(int64_t epoch, int rank, int worker) const;
@@ -86,7 +90,8 @@ class ShardLoader final : public BatchStream {
   int64_t samples_per_epoch_ = 0;
   std::vector<std::vector<int64_t>> evaluation_batches_;  // by worker
   int64_t evaluation_batch_count_ = 0;
-  std::atomic<int64_t> skipped_{0};
+  std::map<std::string, int64_t> indexed_samples_;  // index.json's count of each shard (by file name), when known
+  SkipLedger ledger_;
   OrderedBatches batches_;  // last: its workers stop before the members they use go
 };
 

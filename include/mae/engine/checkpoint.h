@@ -35,6 +35,9 @@ struct EpochPosition {
   int64_t steps_per_epoch = 0;
   int64_t world_size = 1;
   int64_t seed = 0;
+  // Tar shards: the loader workers the batches were dealt to (data::BatchStream::order_workers), recorded as
+  // "loader_workers" when not 0; another --num_workers would read other samples from the step on.
+  int64_t loader_workers = 0;
 };
 
 struct TrainingState {

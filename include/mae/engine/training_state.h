@@ -26,6 +26,7 @@ struct TrainingStart {
 struct RunShape {
   int64_t steps_per_epoch = 0;
   int world_size = 1;
+  int loader_workers = 0;  // data::BatchStream::order_workers()
 };
 
 // --resume PATH, or --resume auto (the newest checkpoint in output_dir, if any): loads the model (strictly), and,

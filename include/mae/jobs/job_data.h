@@ -33,6 +33,9 @@ struct ClassificationData {
   std::unique_ptr<data::BatchStream> val;  // every image once; one rank's part with --dist_eval, else all
   std::vector<std::string> classes;        // in label order
   int64_t val_images = 0;                  // in the whole validation set (the reference's len(dataset_val))
+  // Shards: each sample is evaluated exactly once, so the images an evaluation reports are those it evaluated (an
+  // index.json that miscounts its shards does not change them); folders report val_images less the unreadable.
+  bool val_counted_by_evaluation = false;
   std::string description;
 };
 
