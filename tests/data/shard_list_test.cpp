@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "mae/data/tar_reader.h"
 #include "mae/data/tar_writer.h"
 #include "mae/util/error.h"
+#include "mae/util/stop_signals.h"
 #include "support/test_support.h"
 
 namespace {
@@ -250,6 +252,22 @@ TEST(ShardSource, ACommandSilentForThePipeTimeoutIsKilled) {
             "(--pipe_timeout 1); it was killed");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(source.read(buffer, sizeof buffer), 0u);  // ended: nothing more, no second error
+}
+
+// Issue #27: a stop signal while a pipe: command is stalled. The read gives up after ShardSource::kStallLimitOnStop
+// (10 s) instead of --pipe_timeout (here none), so the training step in flight can end and the position checkpoint be
+// written well before the preemption deadline (300 s by default); today's main waited for the whole `sleep 600`.
+TEST(ShardSource, AStopSignalCutsAStalledReadShort) {
+  const mae::StopSignals stop_signals(/*deadline_seconds=*/0);
+  std::raise(SIGTERM);  // only recorded: the job is stopping
+  ASSERT_TRUE(mae::StopSignals::requested());
+  const auto start = std::chrono::steady_clock::now();
+  ShardSource source("pipe:sleep 600");
+  uint8_t buffer[16];
+  const std::string error = io_error([&] { source.read(buffer, sizeof buffer); });
+  EXPECT_EQ(error, "shard 'pipe:sleep 600': command 'sleep 600' wrote nothing for 10 s after 0 bytes while the job was "
+                   "stopping (SIGTERM); it was killed");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
 // A worker process that reads from a pipe: command which never writes, until it is killed.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
 
@@ -72,6 +74,34 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
     return output.substr(at, output.find(" loss", at) - at);
   };
   EXPECT_EQ(accuracy(from_shards.output), accuracy(from_folder.output));
+
+  // Issue #27: an index.json that claims more samples than a shard holds. The evaluation reads what is there and
+  // reports the samples it evaluated (today's main printed the index's 13), naming the shard once.
+  {
+    std::ifstream in(dir / "shards" / "val" / "index.json");
+    auto index = nlohmann::json::parse(in);
+    in.close();
+    index["shards"][0]["samples"] = index["shards"][0]["samples"].get<int>() + 1;
+    std::ofstream(dir / "shards" / "val" / "index.json") << index.dump();
+  }
+  const auto miscounted = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
+                                      " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
+                                      shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
+                                      " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
+  ASSERT_EQ(miscounted.exit_code, 0) << miscounted.output;
+  EXPECT_NE(miscounted.output.find("Accuracy of the network on the 12 test images"), std::string::npos)
+      << miscounted.output;
+  EXPECT_NE(miscounted.output.find("holds 3 samples, not the 4 its index.json gives it"), std::string::npos)
+      << miscounted.output;
+  EXPECT_EQ(accuracy(miscounted.output), accuracy(from_folder.output));
+  // A class list longer than --nb_classes is refused at start, before any label reaches the loss.
+  const auto too_few_classes = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
+                                           " --nb_classes 1 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
+                                           shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
+                                           " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
+  EXPECT_EQ(too_few_classes.exit_code, 2) << too_few_classes.output;
+  EXPECT_NE(too_few_classes.output.find("the data has 2 classes but --nb_classes is 1"), std::string::npos)
+      << too_few_classes.output;
   const auto probed = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_linprobe") + classifier +
                                   " --cls_token --data_path " + shell_quote((dir / "shards").string()) +
                                   " --output_dir " + shell_quote((dir / "probed").string()));
