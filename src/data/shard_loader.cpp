@@ -106,6 +106,8 @@ class SampleStream {
 
   void open(const std::string& shard) {
     recorded_in_shard_ = 0;
+    const auto indexed = indexed_.find(fs::path(shard).filename().string());  // once a shard, not once a sample
+    indexed_in_shard_ = indexed == indexed_.end() ? std::nullopt : std::optional<int64_t>(indexed->second);
     try {
       source_ = std::make_unique<ShardSource>(shard, options_.pipe_timeout);
       reader_ = std::make_unique<TarSampleReader>(
@@ -132,22 +134,21 @@ class SampleStream {
   // once the shard has ended. Training only warns (an epoch is a number of samples, whatever the shards hold);
   // evaluation stops at more, which it would leave out unseen, and warns at fewer, whose batches come out partial.
   void check_indexed_count(bool shard_ended = false) {
-    const auto indexed = indexed_.find(fs::path(reader_->shard()).filename().string());
-    if (indexed == indexed_.end()) {
+    if (!indexed_in_shard_) {
       return;
     }
     const auto met = static_cast<int64_t>(reader_->samples());
-    if (met > indexed->second) {
-      const std::string message = text("shard '", reader_->shard(), "' holds more samples than the ", indexed->second,
-                                       " its index.json gives it");
+    if (met > *indexed_in_shard_) {
+      const std::string message = text("shard '", reader_->shard(), "' holds more samples than the ",
+                                       *indexed_in_shard_, " its index.json gives it");
       if (options_.evaluation) {
         throw UsageError(text(message, ": an evaluation counted from the index would leave samples out; pack the ",
                               "shards again (mae_shard) or fix index.json"));
       }
       ledger_.warn_once(reader_->shard(), text(message, "; the epoch still covers the index's number of samples"));
-    } else if (shard_ended && met < indexed->second) {
+    } else if (shard_ended && met < *indexed_in_shard_) {
       ledger_.warn_once(reader_->shard(), text("shard '", reader_->shard(), "' holds ", met, " samples, not the ",
-                                               indexed->second, " its index.json gives it",
+                                               *indexed_in_shard_, " its index.json gives it",
                                                options_.evaluation ? "; the evaluation counts the samples it reads"
                                                                    : "; the epoch still covers the index's number"));
     }
@@ -162,6 +163,7 @@ class SampleStream {
   std::unique_ptr<ShardSource> source_;
   std::unique_ptr<TarSampleReader> reader_;
   std::size_t recorded_in_shard_ = 0;
+  std::optional<int64_t> indexed_in_shard_;  // index.json's count of the open shard, when it has one
   std::vector<TarSample> buffer_;
   bool once_;
   bool ended_ = false;

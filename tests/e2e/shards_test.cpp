@@ -58,14 +58,15 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
   EXPECT_NE(finetuned.output.find("validation: 12 samples of"), std::string::npos) << finetuned.output;
   EXPECT_NE(finetuned.output.find("Accuracy of the network on the 12 test images"), std::string::npos)
       << finetuned.output;
-  const auto from_shards = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
-                                       " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
-                                       shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
-                                       " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
-  const auto from_folder = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
-                                       " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
-                                       shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
-                                       " --output_dir '' --data_path " + shell_quote((dir / "images").string()));
+  // The fine-tuned checkpoint evaluated on `data` (a folder of shards or of images) with --nb_classes `classes`.
+  const auto evaluate = [&](const std::string& data, int classes) {
+    return run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") + " --nb_classes " +
+                       std::to_string(classes) + " --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
+                       shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) + " --output_dir '' --data_path " +
+                       shell_quote((dir / data).string()));
+  };
+  const auto from_shards = evaluate("shards", 2);
+  const auto from_folder = evaluate("images", 2);
   ASSERT_EQ(from_shards.exit_code, 0) << from_shards.output;
   ASSERT_EQ(from_folder.exit_code, 0) << from_folder.output;
   // Accuracy counts samples, so it does not depend on how the batches are made up (the loss meter averages batches).
@@ -84,10 +85,7 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
     index["shards"][0]["samples"] = index["shards"][0]["samples"].get<int>() + 1;
     std::ofstream(dir / "shards" / "val" / "index.json") << index.dump();
   }
-  const auto miscounted = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
-                                      " --nb_classes 2 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
-                                      shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
-                                      " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
+  const auto miscounted = evaluate("shards", 2);
   ASSERT_EQ(miscounted.exit_code, 0) << miscounted.output;
   EXPECT_NE(miscounted.output.find("Accuracy of the network on the 12 test images"), std::string::npos)
       << miscounted.output;
@@ -95,10 +93,7 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
       << miscounted.output;
   EXPECT_EQ(accuracy(miscounted.output), accuracy(from_folder.output));
   // A class list longer than --nb_classes is refused at start, before any label reaches the loss.
-  const auto too_few_classes = run_command("OMP_NUM_THREADS=1 " + mae::test::app("mae_finetune") +
-                                           " --nb_classes 1 --eval --device cpu --batch_size 2 --num_workers 2 --resume " +
-                                           shell_quote((dir / "finetuned" / "checkpoint-0.pth").string()) +
-                                           " --output_dir '' --data_path " + shell_quote((dir / "shards").string()));
+  const auto too_few_classes = evaluate("shards", 1);
   EXPECT_EQ(too_few_classes.exit_code, 2) << too_few_classes.output;
   EXPECT_NE(too_few_classes.output.find("the data has 2 classes but --nb_classes is 1"), std::string::npos)
       << too_few_classes.output;

@@ -7,7 +7,6 @@
 // worker whose shards run out starts them again, and one with more leaves the rest unread, so no rank waits for
 // another at the end of an epoch.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <optional>
