@@ -56,6 +56,9 @@ void JobConfig::describe(std::vector<Field>& f) {
       .negated_by("no_save_last")
       .ours();
   f.push_back(amp_field(&amp));
+  f.push_back(grad_checkpointing_field(&grad_checkpointing));
+  f.push_back(profile_steps_field(&profile_steps));
+  f.push_back(profile_dir_field(&profile_dir, "<output_dir>/profile"));
   f.emplace_back("strict_data", &strict_data, "Stop at an unreadable image instead of skipping it with a warning")
       .ours();
   f.push_back(max_image_pixels_field(&max_image_pixels));

@@ -13,8 +13,9 @@ Field device_field(std::string* target, const std::string& purpose) {
 
 Field amp_field(std::string* target) {
   return Field("amp", target,
-               "Mixed precision: auto (bf16 on GPUs with native bf16, i.e. compute capability 8.0 and newer; fp16 "
-               "with dynamic loss scaling on older GPUs, as the reference; off on the CPU), bf16, fp16 or off")
+               "Mixed precision: auto (bf16 where the device computes it natively: GPUs of compute capability 8.0 "
+               "and newer, CPUs with AMX-BF16 or AVX512-BF16; else fp16 with dynamic loss scaling on GPUs, as the "
+               "reference, and off on CPUs), bf16, fp16 or off")
       .one_of({"auto", "bf16", "fp16", "off"})
       .ours();
 }
@@ -39,6 +40,25 @@ Field pipe_timeout_field(int* target) {
                                        "and its shard counts as unreadable (0: wait forever)")
       .at_least(0)
       .ours();
+}
+
+Field grad_checkpointing_field(bool* target) {
+  return Field("grad_checkpointing", target, "Recompute each transformer block's activations in backward instead of "
+                                             "keeping them: less memory for about one more forward pass (timm's "
+                                             "set_grad_checkpointing; docs/training.md)")
+      .ours();
+}
+
+Field profile_steps_field(std::string* target) {
+  return Field("profile_steps", target, "Record training steps A to B-1 with the Kineto profiler into a "
+                                        "Chrome/Perfetto trace and log the top ops (A:B, steps counted from 0 at "
+                                        "epoch 0; '': no profiling; docs/training.md)")
+      .matching("([0-9]+:[0-9]+)?", "A:B, the first step to record and the one after the last")
+      .ours();
+}
+
+Field profile_dir_field(std::string* target, const std::string& default_text) {
+  return Field("profile_dir", target, "Folder of the --profile_steps trace ('': " + default_text + ")").ours();
 }
 
 Field knn_k_field(int* target) {

@@ -101,6 +101,9 @@ void StepBenchConfig::describe(std::vector<Field>& f) {
       .at_least(0);
   f.emplace_back("seed", &seed, "Seed of the weights and synthetic data").at_least(0);
   f.emplace_back("json", &json, "Print one JSON line instead of text");
+  f.push_back(grad_checkpointing_field(&grad_checkpointing));
+  f.push_back(profile_steps_field(&profile_steps));
+  f.push_back(profile_dir_field(&profile_dir, "./profile"));
 }
 
 void DataBenchConfig::describe(std::vector<Field>& f) {

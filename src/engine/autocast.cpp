@@ -1,28 +1,10 @@
 #include "mae/engine/autocast.h"
 
-#include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/DeviceGuard.h>
 
 namespace mae::engine {
-
-AutocastScope::AutocastScope(c10::DeviceType device_type, c10::ScalarType dtype, bool enabled)
-    : device_type_(device_type),
-      previous_enabled_(at::autocast::is_autocast_enabled(device_type)),
-      previous_dtype_(at::autocast::get_autocast_dtype(device_type)) {
-  at::autocast::set_autocast_enabled(device_type_, enabled);
-  at::autocast::set_autocast_dtype(device_type_, dtype);
-  at::autocast::increment_nesting();
-}
-
-AutocastScope::~AutocastScope() {
-  // As torch.autocast.__exit__: the cast-weight cache lives until the outermost scope ends.
-  if (at::autocast::decrement_nesting() == 0) {
-    at::autocast::clear_cache();
-  }
-  at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
-  at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
-}
 
 std::string describe(const Precision& precision) {
   if (!precision.autocast) {
@@ -31,21 +13,53 @@ std::string describe(const Precision& precision) {
   return precision.loss_scaling ? "fp16 autocast with loss scaling" : "bf16 autocast";
 }
 
-Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16) {
-  if (amp == "bf16" || (amp == "auto" && cuda && native_bf16)) {
-    return {c10::ScalarType::BFloat16, false};
+Precision resolve_precision(const std::string& amp, bool cuda, const Bf16Support& bf16) {
+  if (amp != "auto") {
+    const std::string chosen = "--amp " + amp;
+    if (amp == "bf16") {
+      return {c10::ScalarType::BFloat16, false, chosen};
+    }
+    if (amp == "fp16") {
+      return {c10::ScalarType::Half, true, chosen};
+    }
+    return {std::nullopt, false, chosen};
   }
-  if (amp == "fp16" || (amp == "auto" && cuda)) {
-    return {c10::ScalarType::Half, true};
+  const std::string reason = "--amp auto: " + bf16.evidence;
+  if (bf16.native) {
+    return {c10::ScalarType::BFloat16, false, reason};
   }
-  return {};
+  if (cuda) {
+    return {c10::ScalarType::Half, true, reason + ", so fp16 with loss scaling as the reference"};
+  }
+  return {std::nullopt, false, reason + ", so fp32"};
 }
 
-bool has_native_bf16(const c10::Device& device) {
+Bf16Support cpu_bf16_support(bool amx_bf16, bool avx512_bf16) {
+  if (amx_bf16) {
+    return {true, "this CPU has AMX-BF16"};
+  }
+  if (avx512_bf16) {
+    return {true, "this CPU has AVX512-BF16"};
+  }
+  return {false, "this CPU has neither AMX-BF16 nor AVX512-BF16"};
+}
+
+Bf16Support native_bf16(const c10::Device& device) {
+  if (device.is_cpu()) {
+    const auto capabilities = at::cpu::get_cpu_capabilities();
+    const auto flag = [&](const std::string& name) {
+      const auto found = capabilities.find(name);
+      return found != capabilities.end() && found->second.isBool() && found->second.toBool();
+    };
+    return cpu_bf16_support(flag("amx_bf16"), flag("avx512_bf16"));
+  }
   // ATen's hook checks the current device's compute capability (major >= 8) without this file needing the CUDA
   // headers; "convolution with cuDNN v8" in its name is history.
   const c10::DeviceGuard guard(device);
-  return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8();
+  if (at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8()) {
+    return {true, device.str() + " has compute capability 8.0 or later (native bf16)"};
+  }
+  return {false, device.str() + " has compute capability below 8.0 (no native bf16)"};
 }
 
 }  // namespace mae::engine

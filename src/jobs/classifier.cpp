@@ -10,18 +10,18 @@
 #include "mae/data/loader.h"
 #include "mae/data/mixup.h"
 #include "mae/engine/architecture_settings.h"
-#include "mae/engine/autocast.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
+#include "mae/engine/training_state.h"
 #include "mae/jobs/evaluate.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
-#include "mae/engine/training_state.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -35,6 +35,7 @@ using Criterion = std::function<at::Tensor(const at::Tensor& logits, const at::T
 
 // What differs between fine-tuning and linear probing; run_classifier does the rest.
 struct Recipe {
+  std::string job;  // "finetune" or "linprobe", as the profiler's trace is named
   data::SampleTransform train_transform;
   data::SampleTransform eval_transform;
   models::VitOptions architecture;
@@ -73,6 +74,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
                    load.unexpected_keys.size(), " unused keys"));
   }
   recipe.prepare(*model);
+  model->set_grad_checkpointing(config.grad_checkpointing);
   model->to(context.device);
   int64_t trainable = 0;
   for (const auto& parameter : model->parameters()) {
@@ -109,6 +111,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   }
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while training and evaluation go on
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
+  const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, recipe.job);
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
@@ -126,10 +129,10 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
                           static_cast<uint64_t>(epoch), static_cast<uint64_t>(step));
             targets = recipe.mixup->apply(images, targets, rng).targets;
           }
-          const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+          const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"});
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"}, profiler.get());
     if (train.stopped_after) {
       stop_with_position_checkpoint(
           config, context, parallel,
@@ -191,6 +194,7 @@ models::VitOptions classifier_architecture(config::ClassifierConfig& config, std
 void run_finetuning(const config::FinetuneConfig& settings, const distributed::LaunchEnv& launch) {
   config::FinetuneConfig config = settings;
   Recipe recipe;
+  recipe.job = "finetune";
   recipe.architecture = classifier_architecture(config, recipe.model_name);
   record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = config.drop_path;
@@ -250,6 +254,11 @@ void run_finetuning(const config::FinetuneConfig& settings, const distributed::L
 void run_linear_probing(const config::LinprobeConfig& settings, const distributed::LaunchEnv& launch) {
   config::LinprobeConfig config = settings;
   Recipe recipe;
+  recipe.job = "linprobe";
+  if (config.grad_checkpointing) {
+    log::info("--grad_checkpointing: the frozen encoder keeps no activations for backward (nothing in it needs a "
+              "gradient), so linear probing has nothing to recompute and runs as without it");
+  }
   recipe.architecture = classifier_architecture(config, recipe.model_name);
   record_resolved_config(config, launch);
   recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path

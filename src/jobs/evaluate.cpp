@@ -3,9 +3,9 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
-#include "mae/engine/autocast.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/metric_logger.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
@@ -36,7 +36,7 @@ EvalStats evaluate(models::VisionTransformer& model, data::BatchStream& loader, 
     const at::Tensor labels = batch->labels.to(context.device);
     at::Tensor logits;
     {
-      const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+      const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
       logits = model->forward(images);
     }
     logits = logits.to(at::kFloat);

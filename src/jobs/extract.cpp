@@ -19,11 +19,11 @@
 #include "mae/data/shard_loader.h"
 #include "mae/data/shard_source.h"
 #include "mae/data/tar_samples.h"
-#include "mae/engine/autocast.h"
 #include "mae/engine/feature_encoder.h"
 #include "mae/engine/knn.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/io/atomic_file.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -185,7 +185,7 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   for (int64_t step = 0; step < loader.batches_per_epoch(); ++step) {
     const auto batch = loader.next();
     progress.batch_loaded();
-    const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+    const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
     const at::Tensor pooled =
         models::pooled_features(encoder, batch->images.to(context.device, /*non_blocking=*/true), options.pool);
     rows.push_back(pooled.to(at::kFloat).cpu());
@@ -236,7 +236,7 @@ FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const 
     if (pending.empty()) {
       return;
     }
-    const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+    const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
     const at::Tensor images = at::stack(pending).to(context.device);
     rows.push_back(models::pooled_features(encoder, images, options.pool).to(at::kFloat).cpu());
     pending.clear();

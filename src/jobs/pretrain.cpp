@@ -6,15 +6,15 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/architecture_settings.h"
-#include "mae/engine/autocast.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
+#include "mae/engine/training_state.h"
+#include "mae/jobs/job_data.h"
 #include "mae/jobs/knn_monitor.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
-#include "mae/jobs/job_data.h"
-#include "mae/engine/training_state.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -33,6 +33,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   data::BatchStream& loader = *data.loader;
 
   models::MaskedAutoencoderViT model(options);
+  model->set_grad_checkpointing(config.grad_checkpointing);
   model->to(context.device);
   int64_t parameters = 0;
   for (const auto& parameter : model->parameters()) {
@@ -60,6 +61,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   }
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
+  const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, "pretrain");
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
   for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
@@ -69,10 +71,10 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
         [&](data::Batch& batch, int64_t step) {
           const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
           seed_step(config.seed, context.rank(), epoch, step);
-          const engine::AutocastScope autocast(context.device.type(), context.precision.autocast);
+          const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return model->training_loss(images, config.mask_ratio);
         },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"});
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"}, profiler.get());
     if (stats.stopped_after) {
       stop_with_position_checkpoint(
           config, context, parallel,

@@ -33,10 +33,11 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
     context.communicator = std::make_shared<distributed::Communicator>(context.launch, context.device,
                                                                        std::chrono::seconds(config.dist_timeout));
   }
-  const bool cuda = context.device.is_cuda();
-  context.precision = engine::resolve_precision(config.amp, cuda, cuda && engine::has_native_bf16(context.device));
+  context.precision =
+      engine::resolve_precision(config.amp, context.device.is_cuda(), engine::native_bf16(context.device));
   torch::manual_seed(static_cast<uint64_t>(config.seed + context.rank()));
-  log::info(text("device: ", context.device.str(), ", precision: ", engine::describe(context.precision)));
+  log::info(text("device: ", context.device.str(), ", precision: ", engine::describe(context.precision), " (",
+                 context.precision.reason, ")"));
   if (const auto steps = smoke_steps()) {
     log::warn(text("MAE_SMOKE_STEPS=", *steps, ": a smoke run, each epoch trains at most ", *steps, " steps and each ",
                    "evaluation reads at most ", *steps, " batches; its figures mean nothing"));
@@ -63,6 +64,26 @@ data::LoaderOptions training_loader_options(const config::JobConfig& config, con
   options.max_image_pixels = config.max_image_pixels;
   options.max_batches = smoke_steps().value_or(0);
   return options;
+}
+
+std::unique_ptr<engine::StepProfiler> make_step_profiler(const config::JobConfig& config, const RunContext& context,
+                                                         const std::string& job) {
+  if (config.profile_steps.empty()) {
+    return std::make_unique<engine::StepProfiler>();
+  }
+  const engine::ProfileWindow window = engine::parse_profile_window(config.profile_steps);
+  std::filesystem::path folder = config.profile_dir;
+  if (folder.empty()) {
+    if (config.output_dir.empty()) {
+      throw UsageError("--profile_steps needs --profile_dir or --output_dir: the trace has nowhere to go");
+    }
+    folder = std::filesystem::path(config.output_dir) / "profile";
+  }
+  const std::filesystem::path trace =
+      folder / text(job, ".rank", context.rank(), ".steps", window.first, "-", window.end, ".pt.trace.json");
+  log::info(text("profiling training steps ", window.first, " to ", window.end - 1, " (epoch x iterations per epoch + "
+                 "iteration) into ", trace.string()));
+  return std::make_unique<engine::StepProfiler>(window, trace.string(), context.device);
 }
 
 void seed_step(int64_t seed, int rank, int64_t epoch, int64_t step) {

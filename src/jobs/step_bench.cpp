@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,7 +20,9 @@
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
 #include "mae/engine/peak_memory.h"
+#include "mae/engine/step_profiler.h"
 #include "mae/jobs/training_step.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/factory.h"
 #include "mae/models/flops.h"
 #include "mae/models/mae.h"
@@ -64,6 +67,7 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const config:
     StepParts parts;
   };
   auto owner = std::make_shared<Owner>(Owner{models::MaskedAutoencoderViT(architecture), {}});
+  owner->model->set_grad_checkpointing(o.grad_checkpointing);
   owner->model->to(device);
   owner->parts.prepare(std::make_unique<engine::AdamW>(engine::weight_decay_groups(*owner->model, 0.05), 1.5e-4,
                                                        std::array<double, 2>{0.9, 0.95}),
@@ -73,7 +77,7 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const config:
   Step step = [owner, mask_ratio, device, autocast](const at::Tensor& images, const at::Tensor&) {
     at::Tensor loss;
     {
-      const engine::AutocastScope scope(device.type(), autocast);
+      const models::AutocastScope scope(device.type(), autocast);
       loss = owner->model->training_loss(images, mask_ratio);
     }
     owner->parts.training_step->backward_and_update(loss, 0);
@@ -108,6 +112,7 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const confi
   } else {
     model.eval();
   }
+  model.set_grad_checkpointing(o.grad_checkpointing);
   owner->model->to(device);
   const bool training = o.job != "inference";
   const bool probe = o.job == "linprobe";
@@ -115,13 +120,13 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const confi
   Step step = [owner, training, probe, device, autocast](const at::Tensor& images, const at::Tensor& labels) {
     if (!training) {
       const c10::NoGradGuard no_grad;
-      const engine::AutocastScope scope(device.type(), autocast);
+      const models::AutocastScope scope(device.type(), autocast);
       owner->model->forward(images);
       return;
     }
     at::Tensor loss;
     {
-      const engine::AutocastScope scope(device.type(), autocast);
+      const models::AutocastScope scope(device.type(), autocast);
       const at::Tensor logits = owner->model->forward(images);
       loss = probe ? at::cross_entropy_loss(logits, labels) : engine::label_smoothing_cross_entropy(logits, labels, 0.1);
     }
@@ -137,13 +142,26 @@ BatchSource synthetic_batches(const config::StepBenchConfig& o, int64_t num_clas
   return [images, labels] { return std::make_pair(images, labels); };
 }
 
+// --profile_steps over the bench's steps, warm-up included, into <profile_dir or ./profile>/bench_<job>.steps<A>-<B>.
+// pt.trace.json; disarmed without it.
+std::unique_ptr<engine::StepProfiler> step_bench_profiler(const config::StepBenchConfig& o, const at::Device& device) {
+  if (o.profile_steps.empty()) {
+    return std::make_unique<engine::StepProfiler>();
+  }
+  const engine::ProfileWindow window = engine::parse_profile_window(o.profile_steps);
+  const std::filesystem::path folder = o.profile_dir.empty() ? "profile" : o.profile_dir;
+  const std::filesystem::path trace =
+      folder / text("bench_", o.job, ".steps", window.first, "-", window.end, ".pt.trace.json");
+  return std::make_unique<engine::StepProfiler>(window, trace.string(), device);
+}
+
 }  // namespace
 
 StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSource& batches) {
   o.validate();
   const at::Device device = distributed::bind_device(o.device, distributed::LaunchEnv{});
   const engine::Precision precision =
-      engine::resolve_precision(o.amp, device.is_cuda(), device.is_cuda() && engine::has_native_bf16(device));
+      engine::resolve_precision(o.amp, device.is_cuda(), engine::native_bf16(device));
   torch::manual_seed(static_cast<uint64_t>(o.seed));
 
   StepBenchResult result;
@@ -162,9 +180,11 @@ StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSour
   }
   const BatchSource source = batches ? batches : synthetic_batches(o, std::max<int64_t>(result.num_classes, 1), device);
 
+  const std::unique_ptr<engine::StepProfiler> profiler = step_bench_profiler(o, device);
   using Clock = std::chrono::steady_clock;
   std::vector<double> seconds;
   for (int i = 0; i < o.warmup + o.iters; ++i) {
+    profiler->step_begins(i);
     const auto start = Clock::now();
     const auto [images, labels] = source();
     prepared.step(images.to(device, /*non_blocking=*/true), labels.to(device, /*non_blocking=*/true));
@@ -174,6 +194,7 @@ StepBenchResult run_step_bench(const config::StepBenchConfig& o, const BatchSour
     if (i >= o.warmup) {
       seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
+    profiler->step_ends(i);
   }
   std::sort(seconds.begin(), seconds.end());
   result.median_step_seconds = seconds[(seconds.size() - 1) / 2];  // the lower median, as statistics.median_low
@@ -201,6 +222,7 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
       {"input_size", o.input_size},
       {"amp", o.amp},
       {"precision", r.precision},
+      {"grad_checkpointing", o.grad_checkpointing},
       {"device", r.device},
       {"data", o.data.empty() ? "synthetic" : o.data},
       {"threads", r.threads},
@@ -228,7 +250,7 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
 
 std::string describe(const config::StepBenchConfig& o, const StepBenchResult& r) {
   return text("mae-cpp ", o.job, " step, ", o.model, " at ", o.input_size, " px, batch ", o.batch_size, ", ",
-              r.precision, " on ", r.device, " (", r.threads, " threads), ",
+              r.precision, o.grad_checkpointing ? ", grad checkpointing" : "", " on ", r.device, " (", r.threads, " threads), ",
               o.data.empty() ? "synthetic data" : "data from " + o.data, ":\n", "  step time ",
               fixed(r.median_step_seconds * 1e3, 1), " ms (median of ", o.iters, " after ", o.warmup, " warm-up), ",
               fixed(r.images_per_second, 2), " images/s\n", "  model FLOPs ", fixed(r.flops_per_image / 1e9, 2),

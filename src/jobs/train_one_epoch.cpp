@@ -25,7 +25,8 @@ bool stop_agreed(const distributed::DataParallel& parallel) {
 
 EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
-                           const LossFunction& compute_loss, const StepScalars& scalars) {
+                           const LossFunction& compute_loss, const StepScalars& scalars,
+                           engine::StepProfiler* profiler) {
   model.train();
   loader.start_epoch(epoch, first_step);
   const int64_t steps = loader.batches_per_epoch();
@@ -36,6 +37,10 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, 
   logger.add_meter("lr", engine::SmoothedValue(1, "value6"));
   optimizer.zero_grad();
   for (int64_t step = first_step; step < steps; ++step) {
+    const int64_t run_step = epoch * steps + step;
+    if (profiler != nullptr) {
+      profiler->step_begins(run_step);
+    }
     auto batch = loader.next();
     logger.batch_loaded();
     const double epoch_position = static_cast<double>(step) / static_cast<double>(steps) + static_cast<double>(epoch);
@@ -67,6 +72,9 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, 
       }
     }
     logger.iteration_done(step);
+    if (profiler != nullptr) {
+      profiler->step_ends(run_step);
+    }
     if (updated && step + 1 < steps && stop_agreed(parallel)) {
       log::info(text("Stopping at epoch ", epoch, " after step ", step, " of ", steps, ": ",
                      *StopSignals::signal_name() != '\0' ? StopSignals::signal_name() : "another rank's stop signal"));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "mae/models/grad_checkpoint.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
@@ -122,9 +123,10 @@ at::Tensor BlockImpl::finish(const at::Tensor& rows, const at::Tensor& attended)
   return x + drop_path->forward(mlp->forward(norm2->forward(x)));
 }
 
-at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x) {
+at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x, bool checkpoint) {
   for (const auto& block : *blocks) {
-    x = block->as<BlockImpl>()->forward(x);
+    BlockImpl* const run = block->as<BlockImpl>();
+    x = maybe_checkpointed(checkpoint, [run](const std::vector<at::Tensor>& in) { return run->forward(in[0]); }, {x});
   }
   return x;
 }

@@ -113,7 +113,7 @@ at::Tensor MaskedAutoencoderViTImpl::noise_or_scores(const std::optional<at::Ten
 
 at::Tensor MaskedAutoencoderViTImpl::encode_kept(const at::Tensor& kept) {
   const at::Tensor cls = (cls_token + pos_embed.slice(1, 0, 1)).expand({kept.size(0), -1, -1});
-  return norm->forward(run_blocks(blocks, at::cat({cls, kept}, 1)));
+  return norm->forward(run_blocks(blocks, at::cat({cls, kept}, 1), checkpointing_blocks()));
 }
 
 EncoderOutput MaskedAutoencoderViTImpl::forward_encoder(const at::Tensor& imgs, double mask_ratio,
@@ -128,7 +128,7 @@ at::Tensor MaskedAutoencoderViTImpl::forward_decoder(const at::Tensor& latent, c
   const at::Tensor mask_tokens = mask_token.expand({x.size(0), ids_restore.size(1) + 1 - x.size(1), -1});
   const at::Tensor patches = gather_tokens(at::cat({x.slice(1, 1), mask_tokens}, 1), ids_restore);  // unshuffle
   x = at::cat({x.slice(1, 0, 1), patches}, 1) + decoder_pos_embed;
-  x = decoder_norm->forward(run_blocks(decoder_blocks, x));
+  x = decoder_norm->forward(run_blocks(decoder_blocks, x, checkpointing_blocks()));
   return decoder_pred->forward(x).slice(1, 1);  // drop the cls token
 }
 

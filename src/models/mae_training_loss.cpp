@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "mae/models/grad_checkpoint.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
@@ -122,10 +123,20 @@ at::Tensor MaskedAutoencoderViTImpl::training_loss(const at::Tensor& imgs, doubl
   const int64_t first_removed = 1 + len_keep;
   const int64_t depth = static_cast<int64_t>(decoder_blocks->size());
   const auto first_output_row = [&](int64_t block) { return block + 1 == depth ? first_removed : 0; };
-  at::Tensor x =
-      decoder_blocks[0]->as<BlockImpl>()->forward_with_shared_rows(own, mask_tokens, removed, first_output_row(0));
+  BlockImpl* const first_block = decoder_blocks[0]->as<BlockImpl>();
+  const int64_t first_block_rows = first_output_row(0);
+  at::Tensor x = maybe_checkpointed(
+      checkpointing_blocks(),
+      [first_block, removed, first_block_rows](const std::vector<at::Tensor>& in) {
+        return first_block->forward_with_shared_rows(in[0], in[1], removed, first_block_rows);
+      },
+      {own, mask_tokens});
   for (int64_t block = 1; block < depth; ++block) {
-    x = decoder_blocks[block]->as<BlockImpl>()->forward(x, first_output_row(block));
+    BlockImpl* const run = decoder_blocks[block]->as<BlockImpl>();
+    const int64_t rows = first_output_row(block);
+    x = maybe_checkpointed(
+        checkpointing_blocks(), [run, rows](const std::vector<at::Tensor>& in) { return run->forward(in[0], rows); },
+        {x});
   }
   const at::Tensor pred = decoder_pred->forward(decoder_norm->forward(x));
   // The mean over the removed patches: the reference's (per_patch * mask).sum() / mask.sum().

@@ -48,7 +48,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions& options) : option
 
 at::Tensor VisionTransformerImpl::forward_tokens(const at::Tensor& imgs) {
   const at::Tensor x = patch_embed->forward(imgs);
-  return run_blocks(blocks, at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed);
+  return run_blocks(blocks, at::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1) + pos_embed,
+                    grad_checkpointing_ && is_training());
 }
 
 at::Tensor VisionTransformerImpl::forward_features(const at::Tensor& imgs) {

@@ -1,10 +1,14 @@
-// --amp as the jobs resolve it (engine/autocast.h): the GPU's bf16 capability decides `auto`.
+// --amp as the jobs resolve it (engine/autocast.h): the device's native bf16 decides `auto`, on GPUs and CPUs alike.
 #include <gtest/gtest.h>
+
+#include <c10/core/Device.h>
 
 #include "mae/engine/autocast.h"
 
 namespace {
 
+using mae::engine::Bf16Support;
+using mae::engine::cpu_bf16_support;
 using mae::engine::Precision;
 using mae::engine::resolve_precision;
 
@@ -14,19 +18,46 @@ void expect_precision(const Precision& actual, std::optional<c10::ScalarType> au
   EXPECT_EQ(actual.loss_scaling, loss_scaling) << what;
 }
 
-TEST(Precision, AutoIsBf16OnAmpereFp16WithLossScalingOnOlderGpusAndFp32OnTheCpu) {
-  expect_precision(resolve_precision("auto", /*cuda=*/true, /*native_bf16=*/true), c10::kBFloat16, false, "A100");
-  expect_precision(resolve_precision("auto", true, false), c10::kHalf, true, "V100");
-  expect_precision(resolve_precision("auto", false, false), std::nullopt, false, "CPU");
+const Bf16Support kNative{true, "native"};
+const Bf16Support kEmulated{false, "emulated"};
+
+TEST(Precision, AutoIsBf16WhereNativeFp16WithLossScalingOnOlderGpusAndFp32OnOlderCpus) {
+  expect_precision(resolve_precision("auto", /*cuda=*/true, kNative), c10::kBFloat16, false, "A100");
+  expect_precision(resolve_precision("auto", true, kEmulated), c10::kHalf, true, "V100");
+  expect_precision(resolve_precision("auto", false, kNative), c10::kBFloat16, false, "CPU with AMX or AVX512-BF16");
+  expect_precision(resolve_precision("auto", false, kEmulated), std::nullopt, false, "older CPU");
+}
+
+TEST(Precision, AutoSaysWhyInTheLog) {
+  EXPECT_EQ(resolve_precision("auto", false, cpu_bf16_support(true, true)).reason,
+            "--amp auto: this CPU has AMX-BF16");
+  EXPECT_EQ(resolve_precision("auto", false, cpu_bf16_support(false, true)).reason,
+            "--amp auto: this CPU has AVX512-BF16");
+  EXPECT_EQ(resolve_precision("auto", false, cpu_bf16_support(false, false)).reason,
+            "--amp auto: this CPU has neither AMX-BF16 nor AVX512-BF16, so fp32");
+  EXPECT_EQ(resolve_precision("off", false, cpu_bf16_support(true, true)).reason, "--amp off");
+}
+
+TEST(Precision, CpuSupportIsAmxBf16OrAvx512Bf16) {
+  EXPECT_TRUE(cpu_bf16_support(true, false).native);
+  EXPECT_TRUE(cpu_bf16_support(false, true).native);
+  EXPECT_FALSE(cpu_bf16_support(false, false).native);
+}
+
+TEST(Precision, ThisCpuIsAskedThroughTorch) {
+  // Whatever this machine has, the answer is the capability query's, with its evidence named.
+  const Bf16Support support = mae::engine::native_bf16(c10::Device(c10::kCPU));
+  EXPECT_EQ(support.evidence.find("this CPU has"), 0U) << support.evidence;
+  EXPECT_EQ(support.native, support.evidence.find("neither") == std::string::npos) << support.evidence;
 }
 
 TEST(Precision, ExplicitChoicesAreKeptOnEveryDevice) {
   for (const bool cuda : {false, true}) {
-    for (const bool native_bf16 : {false, true}) {
-      const std::string what = std::string(cuda ? "cuda" : "cpu") + (native_bf16 ? ", native bf16" : "");
-      expect_precision(resolve_precision("bf16", cuda, native_bf16), c10::kBFloat16, false, "bf16 on " + what);
-      expect_precision(resolve_precision("fp16", cuda, native_bf16), c10::kHalf, true, "fp16 on " + what);
-      expect_precision(resolve_precision("off", cuda, native_bf16), std::nullopt, false, "off on " + what);
+    for (const Bf16Support& bf16 : {kNative, kEmulated}) {
+      const std::string what = std::string(cuda ? "cuda" : "cpu") + (bf16.native ? ", native bf16" : "");
+      expect_precision(resolve_precision("bf16", cuda, bf16), c10::kBFloat16, false, "bf16 on " + what);
+      expect_precision(resolve_precision("fp16", cuda, bf16), c10::kHalf, true, "fp16 on " + what);
+      expect_precision(resolve_precision("off", cuda, bf16), std::nullopt, false, "off on " + what);
     }
   }
 }

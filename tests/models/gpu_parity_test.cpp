@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mae/engine/autocast.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
 
 namespace {
@@ -29,7 +29,7 @@ LossAndGradients train_step(const at::Device& device, std::optional<at::ScalarTy
   const at::Tensor noise = at::rand({8, 16}, generator).to(device);
   at::Tensor loss;
   {
-    const mae::engine::AutocastScope scope(device.type(), autocast);
+    const mae::models::AutocastScope scope(device.type(), autocast);
     loss = model->training_loss(images, 0.75, noise);
   }
   loss.backward();

@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "fixtures.h"
-#include "mae/engine/autocast.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
 #include "mae/models/pos_embed.h"
 #include "mae/util/error.h"
@@ -179,7 +179,7 @@ TEST(MaskedAutoencoder, Bf16AutocastLossStaysCloseToFloat32) {
   const auto noise = torch::rand({4, 16});
   torch::NoGradGuard no_grad;
   const auto fp32 = model->forward(imgs, 0.75, noise);
-  mae::engine::AutocastScope autocast(c10::DeviceType::CPU, torch::kBFloat16);
+  mae::models::AutocastScope autocast(c10::DeviceType::CPU, torch::kBFloat16);
   const auto bf16 = model->forward(imgs, 0.75, noise);
   EXPECT_EQ(bf16.pred.scalar_type(), torch::kBFloat16);  // the decoder's Linear ran in bf16
   EXPECT_EQ(bf16.loss.scalar_type(), torch::kFloat);      // the loss is reduced in fp32, as in the reference

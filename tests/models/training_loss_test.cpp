@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "fixtures.h"
-#include "mae/engine/autocast.h"
+#include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
@@ -53,7 +53,7 @@ LossAndGradients loss_and_gradients(MaskedAutoencoderViT& model, bool bf16,
   model->zero_grad();
   at::Tensor loss;
   {
-    const mae::engine::AutocastScope autocast(c10::DeviceType::CPU, torch::kBFloat16, /*enabled=*/bf16);
+    const mae::models::AutocastScope autocast(c10::DeviceType::CPU, torch::kBFloat16, /*enabled=*/bf16);
     loss = compute();
   }
   loss.backward();

@@ -28,6 +28,16 @@ Field max_image_pixels_field(int* target);
 // unreadable (data/shard_source.h); 0: no limit.
 Field pipe_timeout_field(int* target);
 
+// --grad_checkpointing: every transformer block recomputes its activations in backward instead of keeping them
+// (models/grad_checkpoint.h).
+Field grad_checkpointing_field(bool* target);
+
+// --profile_steps A:B: the Kineto profiler records training steps A to B-1 (engine/step_profiler.h); '': none.
+Field profile_steps_field(std::string* target);
+
+// --profile_dir: where the trace goes; `default_text` says what '' means for this program.
+Field profile_dir_field(std::string* target, const std::string& default_text);
+
 // --knn_k and --knn_temperature of the weighted kNN classifier (DINO's 20 and 0.07).
 Field knn_k_field(int* target);
 Field knn_temperature_field(double* target);

@@ -93,6 +93,9 @@ class StepBenchConfig : public Settings {
   double peak_tflops = 0.0;  // the device's peak for the precision, for the MFU; 0: not reported
   int seed = 0;
   bool json = false;  // one JSON line instead of text
+  bool grad_checkpointing = false;
+  std::string profile_steps;  // "A:B" of the bench's steps, warm-up included
+  std::string profile_dir;    // "": ./profile
 
  protected:
   void describe(std::vector<Field>& fields) override;

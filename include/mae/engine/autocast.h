@@ -1,10 +1,8 @@
 #pragma once
-// RAII equivalent of Python's `with torch.autocast(device_type, dtype)`: ops on that device type run in the lower
-// precision that autocast's per-op policy chooses (matmuls in bf16/fp16, reductions and norms kept in fp32).
-#include <c10/core/DeviceType.h>
-#include <c10/core/ScalarType.h>
-
+// A run's precision from --amp: which autocast dtype (models/autocast_scope.h applies it), whether the loss is scaled,
+// and why, for the log.
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <optional>
 #include <string>
@@ -15,33 +13,28 @@ namespace mae::engine {
 struct Precision {
   std::optional<c10::ScalarType> autocast;  // bf16 or fp16 autocast; none for fp32
   bool loss_scaling = false;                // fp16 needs the dynamic loss scaler
+  std::string reason;                       // why --amp came to this, e.g. "--amp auto: this CPU has AMX-BF16"
+};
+
+// Whether a device computes bf16 natively, and what says so.
+struct Bf16Support {
+  bool native = false;
+  std::string evidence;  // "this CPU has AVX512-BF16", "cuda:0 has compute capability 8.0 or later", ...
 };
 
 // --amp bf16: bf16 autocast; fp16: fp16 autocast with loss scaling (the reference's torch.cuda.amp setup); off: fp32;
-// auto: fp32 on the CPU, bf16 on a GPU that computes it natively (`native_bf16`), fp16 with loss scaling on older
-// GPUs (the reference's V100s), where bf16 would only be emulated.
-Precision resolve_precision(const std::string& amp, bool cuda, bool native_bf16);
+// auto: bf16 where the device computes it natively (`bf16`: GPUs from Ampere on, CPUs with AMX-BF16 or AVX512-BF16),
+// else fp16 with loss scaling on a GPU (the reference's V100s) and fp32 on a CPU, where bf16 would only be emulated.
+Precision resolve_precision(const std::string& amp, bool cuda, const Bf16Support& bf16);
 
 // "fp32", "bf16 autocast" or "fp16 autocast with loss scaling": what a run's logs and benchmarks report.
 std::string describe(const Precision& precision);
 
-// Whether the GPU `device` has native bf16: compute capability 8.0 (Ampere) or later.
-bool has_native_bf16(const c10::Device& device);
+// bf16 support of `device`: a GPU of compute capability 8.0 (Ampere) or later; a CPU with AMX-BF16 or AVX512-BF16 (as
+// torch's own capability query, at::cpu::get_cpu_capabilities, reports them).
+Bf16Support native_bf16(const c10::Device& device);
 
-class AutocastScope {
- public:
-  AutocastScope(c10::DeviceType device_type, c10::ScalarType dtype, bool enabled = true);
-  // A run's --amp choice: autocast to `dtype` when it has one, plain fp32 (autocast off) otherwise.
-  AutocastScope(c10::DeviceType device_type, std::optional<c10::ScalarType> dtype)
-      : AutocastScope(device_type, dtype.value_or(c10::ScalarType::BFloat16), dtype.has_value()) {}
-  ~AutocastScope();
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  c10::DeviceType device_type_;
-  bool previous_enabled_;
-  c10::ScalarType previous_dtype_;
-};
+// The CPU half of native_bf16, from the capability flags (named as at::cpu::get_cpu_capabilities names them).
+Bf16Support cpu_bf16_support(bool amx_bf16, bool avx512_bf16);
 
 }  // namespace mae::engine

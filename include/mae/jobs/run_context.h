@@ -11,6 +11,7 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/autocast.h"
+#include "mae/engine/step_profiler.h"
 #include "mae/distributed/communicator.h"
 #include "mae/distributed/launch_env.h"
 
@@ -45,6 +46,11 @@ void record_resolved_config(const config::JobConfig& config, const distributed::
 // The training loader's settings from --batch_size, --num_workers, --pin_mem, --seed, --strict_data (shuffled,
 // drop_last, as the reference's training loaders).
 data::LoaderOptions training_loader_options(const config::JobConfig& config, const RunContext& context);
+
+// The profiler of --profile_steps (disarmed without it), writing <profile_dir or output_dir/profile>/<job>.rank<R>.
+// steps<A>-<B>.pt.trace.json: each rank its own trace, named so that TensorBoard's profile plugin finds it.
+std::unique_ptr<engine::StepProfiler> make_step_profiler(const config::JobConfig& config, const RunContext& context,
+                                                         const std::string& job);
 
 // Reseeds torch's generators for one training step from (seed, rank, epoch, step), so that random masking and drop
 // path depend only on the step: a resumed run continues exactly as an uninterrupted one.

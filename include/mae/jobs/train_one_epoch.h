@@ -12,6 +12,7 @@
 
 #include "mae/data/loader.h"
 #include "mae/engine/lr_schedule.h"
+#include "mae/engine/step_profiler.h"
 #include "mae/engine/tensorboard.h"
 #include "mae/jobs/training_step.h"
 
@@ -43,10 +44,12 @@ struct StepScalars {
   std::string loss_tag;
 };
 
-// Trains `epoch` from batch `first_step` on (not 0 only when resuming a preempted run).
+// Trains `epoch` from batch `first_step` on (not 0 only when resuming a preempted run). `profiler`, when given, sees
+// every step as epoch * batches per epoch + step, loading included.
 EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
-                           const LossFunction& compute_loss, const StepScalars& scalars);
+                           const LossFunction& compute_loss, const StepScalars& scalars,
+                           engine::StepProfiler* profiler = nullptr);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.

@@ -90,8 +90,9 @@ class BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
-// x through each Block of `blocks` in turn (the MAE's encoder and decoder, the ViT).
-at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x);
+// x through each Block of `blocks` in turn (the MAE's encoder and decoder, the ViT); with `checkpoint`, each block
+// recomputes its activations in backward instead of keeping them (grad_checkpoint.h).
+at::Tensor run_blocks(torch::nn::ModuleList& blocks, at::Tensor x, bool checkpoint = false);
 
 // Tokens `ids` ([N, K]) of each sample of x ([N, L, D], or [1, L, D] shared by all samples) -> [N, K, D].
 at::Tensor gather_tokens(const at::Tensor& x, const at::Tensor& ids);

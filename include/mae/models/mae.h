@@ -64,6 +64,10 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
 
   const MaeOptions& options() const { return options_; }
 
+  // timm's set_grad_checkpointing (the reference has none): in training, every encoder and decoder block recomputes
+  // its activations in backward instead of keeping them (grad_checkpoint.h), for the same gradients.
+  void set_grad_checkpointing(bool enable = true) { grad_checkpointing_ = enable; }
+
   PatchEmbed patch_embed{nullptr};
   at::Tensor cls_token;
   at::Tensor pos_embed;  // fixed sin-cos, requires_grad = false
@@ -87,7 +91,11 @@ class MaskedAutoencoderViTImpl : public torch::nn::Module {
   // (pred - target)^2 averaged per patch, target normalised per patch with norm_pix_loss; pred/patches [N, K, p*p*C].
   at::Tensor per_patch_error(const at::Tensor& patches, const at::Tensor& pred) const;
 
+  // Whether blocks run checkpointed now: set_grad_checkpointing and training.
+  bool checkpointing_blocks() const { return grad_checkpointing_ && is_training(); }
+
   MaeOptions options_;
+  bool grad_checkpointing_ = false;
 };
 TORCH_MODULE(MaskedAutoencoderViT);
 

@@ -26,6 +26,10 @@ class VisionTransformerImpl : public torch::nn::Module {
 
   const VitOptions& options() const { return options_; }
 
+  // timm's set_grad_checkpointing: in training, every block recomputes its activations in backward instead of
+  // keeping them (grad_checkpoint.h), for the same gradients.
+  void set_grad_checkpointing(bool enable = true) { grad_checkpointing_ = enable; }
+
   PatchEmbed patch_embed{nullptr};
   at::Tensor cls_token;
   at::Tensor pos_embed;  // learnable here (trunc-normal 0.02 until a checkpoint overwrites it)
@@ -37,6 +41,7 @@ class VisionTransformerImpl : public torch::nn::Module {
 
  private:
   VitOptions options_;
+  bool grad_checkpointing_ = false;
 };
 TORCH_MODULE(VisionTransformer);
 
