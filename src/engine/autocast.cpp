@@ -1,6 +1,6 @@
 #include "mae/engine/autocast.h"
 
-#include <ATen/cpu/Utils.h>
+#include <cpuinfo.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/DeviceGuard.h>
 
@@ -46,12 +46,13 @@ Bf16Support cpu_bf16_support(bool amx_bf16, bool avx512_bf16) {
 
 Bf16Support native_bf16(const c10::Device& device) {
   if (device.is_cpu()) {
-    const auto capabilities = at::cpu::get_cpu_capabilities();
-    const auto flag = [&](const std::string& name) {
-      const auto found = capabilities.find(name);
-      return found != capabilities.end() && found->second.isBool() && found->second.toBool();
-    };
-    return cpu_bf16_support(flag("amx_bf16"), flag("avx512_bf16"));
+    // cpuinfo is the library torch's own CPU capability queries read (at::cpu::get_cpu_capabilities in 2.13, the
+    // oneDNN dispatch); its header ships with every LibTorch and libc10 exports it, where the at::cpu wrappers
+    // changed between releases. On other architectures both flags are false.
+    if (!cpuinfo_initialize()) {
+      return {false, "this CPU's capabilities could not be read (cpuinfo)"};
+    }
+    return cpu_bf16_support(cpuinfo_has_x86_amx_bf16(), cpuinfo_has_x86_avx512bf16());
   }
   // ATen's hook checks the current device's compute capability (major >= 8) without this file needing the CUDA
   // headers; "convolution with cuDNN v8" in its name is history.

@@ -293,7 +293,11 @@ void StepProfiler::begin_step(int64_t step) {
 
 void StepProfiler::end_step(int64_t step) {
   if (step >= window_.end - 1) {
-    stop();
+    try {
+      stop();
+    } catch (const std::exception& error) {  // a trace is not worth the training run: say so and go on
+      log::warn(mae::text("profiler: the trace '", trace_path_, "' could not be written: ", error.what()));
+    }
     return;
   }
   recording_->step_scope.reset();

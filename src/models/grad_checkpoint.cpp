@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/custom_class.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -51,6 +52,18 @@ struct RngStates {
     const std::lock_guard<std::mutex> lock(generator.mutex());
     generators.emplace_back(device, generator.get_state());
   }
+};
+
+// Puts the generators back as they were when it was made.
+class ForkedRng {
+ public:
+  explicit ForkedRng(RngStates states) : states_(std::move(states)) {}
+  ~ForkedRng() { states_.restore(); }
+  ForkedRng(const ForkedRng&) = delete;
+  ForkedRng& operator=(const ForkedRng&) = delete;
+
+ private:
+  RngStates states_;
 };
 
 // Autocast as the forward pass had it, on the CPU and on CUDA.
@@ -105,15 +118,14 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
     at::Tensor output;
     {
       // torch.random.fork_rng: the recomputation draws what the forward pass drew, and the generators then go on
-      // from where backward found them.
-      const RngStates now = RngStates::capture(inputs);
+      // from where backward found them, even if the recomputation throws.
+      const ForkedRng fork(RngStates::capture(inputs));
       recomputation->rng.restore();
       const c10::AutoGradMode grad_on(true);
       const AutocastState& autocast = recomputation->autocast;
       const AutocastScope cpu(c10::DeviceType::CPU, autocast.cpu_dtype, autocast.cpu_enabled);
       const AutocastScope cuda(c10::DeviceType::CUDA, autocast.cuda_dtype, autocast.cuda_enabled);
       output = recomputation->function(inputs);
-      now.restore();
     }
     // Parameters receive their gradients here, in .grad; the inputs' go back to the outer graph.
     torch::autograd::backward({output}, {grad_outputs.at(0)});
@@ -135,7 +147,11 @@ at::Tensor checkpointed(const CheckpointedFunction& function, const std::vector<
 
 at::Tensor maybe_checkpointed(bool enabled, const CheckpointedFunction& function,
                               const std::vector<at::Tensor>& inputs) {
-  if (enabled && c10::GradMode::is_enabled()) {
+  // An autograd Function has a backward only when one of its inputs needs a gradient: a trainable block behind
+  // frozen ones (--finetune_blocks) would get none through a checkpoint, so it runs plainly, keeping its activations.
+  const bool input_needs_grad =
+      std::any_of(inputs.begin(), inputs.end(), [](const at::Tensor& x) { return x.defined() && x.requires_grad(); });
+  if (enabled && c10::GradMode::is_enabled() && input_needs_grad) {
     return checkpointed(function, inputs);
   }
   return function(inputs);

@@ -3,6 +3,10 @@
 
 #include <c10/core/Device.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include "mae/engine/autocast.h"
 
 namespace {
@@ -45,10 +49,23 @@ TEST(Precision, CpuSupportIsAmxBf16OrAvx512Bf16) {
 }
 
 TEST(Precision, ThisCpuIsAskedThroughTorch) {
-  // Whatever this machine has, the answer is the capability query's, with its evidence named.
+  // Whatever this machine has, the answer is the capability query's, with its evidence named ...
   const Bf16Support support = mae::engine::native_bf16(c10::Device(c10::kCPU));
   EXPECT_EQ(support.evidence.find("this CPU has"), 0U) << support.evidence;
   EXPECT_EQ(support.native, support.evidence.find("neither") == std::string::npos) << support.evidence;
+  // ... and agrees with the kernel's own list of the CPU's flags, where there is one (Linux on x86).
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line) && line.rfind("flags", 0) != 0) {
+  }
+  if (line.rfind("flags", 0) == 0) {
+    std::istringstream flags(line.substr(line.find(':') + 1));
+    bool listed = false;
+    for (std::string flag; flags >> flag;) {
+      listed = listed || flag == "avx512_bf16" || flag == "amx_bf16";
+    }
+    EXPECT_EQ(support.native, listed) << support.evidence << "; /proc/cpuinfo: " << line;
+  }
 }
 
 TEST(Precision, ExplicitChoicesAreKeptOnEveryDevice) {

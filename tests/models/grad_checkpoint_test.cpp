@@ -23,7 +23,7 @@ using mae::models::MaskedAutoencoderViT;
 using mae::models::VisionTransformer;
 using mae::models::VitOptions;
 
-struct Run {
+struct RecordedStep {
   at::Tensor loss;
   std::map<std::string, at::Tensor> gradients;
   at::Tensor next_draw;  // what the generator draws after backward
@@ -31,7 +31,7 @@ struct Run {
 
 // Seeds, runs `loss_of` under autocast (`dtype`, or none) as the training step does, backward outside it, and keeps
 // every parameter's gradient and the generator's next draw.
-Run run(torch::nn::Module& model, const c10::Device& device, std::optional<c10::ScalarType> dtype,
+RecordedStep run(torch::nn::Module& model, const c10::Device& device, std::optional<c10::ScalarType> dtype,
         const std::function<at::Tensor()>& loss_of) {
   model.zero_grad();
   torch::manual_seed(7);
@@ -41,7 +41,7 @@ Run run(torch::nn::Module& model, const c10::Device& device, std::optional<c10::
     loss = loss_of();
   }
   loss.backward();
-  Run result{loss.detach().cpu(), {}, at::rand({4}, at::TensorOptions().device(device)).cpu()};
+  RecordedStep result{loss.detach().cpu(), {}, at::rand({4}, at::TensorOptions().device(device)).cpu()};
   for (const auto& parameter : model.named_parameters()) {
     if (parameter.value().grad().defined()) {
       result.gradients[parameter.key()] = parameter.value().grad().detach().cpu().clone();
@@ -51,7 +51,7 @@ Run run(torch::nn::Module& model, const c10::Device& device, std::optional<c10::
 }
 
 // Each gradient within `relative` of its own largest entry (gradients span orders of magnitude across parameters).
-void expect_same(const Run& checkpointed, const Run& plain, double relative, const std::string& what) {
+void expect_same(const RecordedStep& checkpointed, const RecordedStep& plain, double relative, const std::string& what) {
   EXPECT_LE((checkpointed.loss - plain.loss).abs().item<double>(), relative * plain.loss.abs().item<double>()) << what;
   ASSERT_EQ(checkpointed.gradients.size(), plain.gradients.size()) << what;
   ASSERT_GT(plain.gradients.size(), 10U) << what;
@@ -83,9 +83,9 @@ void expect_vit_gradients_equal(const c10::Device& device, std::optional<c10::Sc
   const at::Tensor images = at::randn({4, 3, 32, 32}).to(device);
   const at::Tensor labels = at::tensor({0, 1, 2, 4}, at::kLong).to(device);
   const auto loss_of = [&] { return at::cross_entropy_loss(model->forward(images), labels); };
-  const Run plain = run(*model, device, dtype, loss_of);
+  const RecordedStep plain = run(*model, device, dtype, loss_of);
   model->set_grad_checkpointing();
-  const Run checkpointed = run(*model, device, dtype, loss_of);
+  const RecordedStep checkpointed = run(*model, device, dtype, loss_of);
   expect_same(checkpointed, plain, relative, "ViT on " + device.str());
 }
 
@@ -103,9 +103,9 @@ void expect_mae_gradients_equal(const c10::Device& device, std::optional<c10::Sc
       return fast_path ? model->training_loss(images, 0.75) : model->forward(images, 0.75).loss;
     };
     model->set_grad_checkpointing(false);
-    const Run plain = run(*model, device, dtype, loss_of);
+    const RecordedStep plain = run(*model, device, dtype, loss_of);
     model->set_grad_checkpointing();
-    const Run checkpointed = run(*model, device, dtype, loss_of);
+    const RecordedStep checkpointed = run(*model, device, dtype, loss_of);
     expect_same(checkpointed, plain, relative,
                 std::string(fast_path ? "training_loss" : "forward") + " on " + device.str());
   }
@@ -125,6 +125,24 @@ TEST(GradCheckpointing, VitGradientsEqualThePlainRunsUnderBf16Autocast) {
 TEST(GradCheckpointing, MaeGradientsEqualThePlainRuns) {
   expect_mae_gradients_equal(c10::Device(c10::kCPU), std::nullopt, kFp32);
   expect_mae_gradients_equal(c10::Device(c10::kCPU), c10::kBFloat16, kBf16);
+}
+
+TEST(GradCheckpointing, ATrainableBlockBehindFrozenOnesStillGetsItsGradients) {
+  // --finetune_blocks 1: the last block's input needs no gradient, so a checkpoint would have no backward there.
+  torch::manual_seed(0);
+  VisionTransformer model(tiny_vit());
+  mae::models::freeze_all_but_last_blocks(*model, 1);
+  model->train();
+  torch::manual_seed(1);
+  const at::Tensor images = at::randn({4, 3, 32, 32});
+  const at::Tensor labels = at::tensor({0, 1, 2, 4}, at::kLong);
+  const auto loss_of = [&] { return at::cross_entropy_loss(model->forward(images), labels); };
+  const c10::Device cpu(c10::kCPU);
+  const RecordedStep plain = run(*model, cpu, std::nullopt, loss_of);
+  model->set_grad_checkpointing();
+  const RecordedStep checkpointed = run(*model, cpu, std::nullopt, loss_of);
+  ASSERT_TRUE(plain.gradients.contains("blocks.2.mlp.fc1.weight"));
+  expect_same(checkpointed, plain, kFp32, "the last block trainable");
 }
 
 TEST(GradCheckpointing, KeepsOnlyTheBlockInputsForBackward) {

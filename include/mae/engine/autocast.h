@@ -31,10 +31,10 @@ Precision resolve_precision(const std::string& amp, bool cuda, const Bf16Support
 std::string describe(const Precision& precision);
 
 // bf16 support of `device`: a GPU of compute capability 8.0 (Ampere) or later; a CPU with AMX-BF16 or AVX512-BF16 (as
-// torch's own capability query, at::cpu::get_cpu_capabilities, reports them).
+// cpuinfo, which torch's own capability queries read, reports them).
 Bf16Support native_bf16(const c10::Device& device);
 
-// The CPU half of native_bf16, from the capability flags (named as at::cpu::get_cpu_capabilities names them).
+// The CPU half of native_bf16, from the two capability flags.
 Bf16Support cpu_bf16_support(bool amx_bf16, bool avx512_bf16);
 
 }  // namespace mae::engine

@@ -75,8 +75,8 @@ class StepProfiler {
     }
   }
   // At window.end - 1 (or later): on CUDA, synchronize the device first so that the kernels are in; disable, save the
-  // trace, log its path and the top-15 tables (host ops by self time; device kernels when there are any). Throws
-  // mae::IoError when the trace cannot be written.
+  // trace, log its path and the top-15 tables (host ops by self time; device kernels when there are any). A trace that
+  // cannot be written (a full disk) is a warning, not the end of the training run.
   void step_ends(int64_t step) {
     if (recording_ != nullptr) {
       end_step(step);

@@ -21,8 +21,9 @@ using CheckpointedFunction = std::function<at::Tensor(const std::vector<at::Tens
 // state of the first run. `function` must stay callable until backward.
 at::Tensor checkpointed(const CheckpointedFunction& function, const std::vector<at::Tensor>& inputs);
 
-// checkpointed(function, inputs) when `enabled` and autograd is recording, function(inputs) otherwise (evaluation, or
-// no gradients wanted: nothing would be kept anyway).
+// checkpointed(function, inputs) when `enabled`, autograd is recording and an input needs a gradient;
+// function(inputs) otherwise: in evaluation nothing would be kept anyway, and without an input that needs a gradient
+// the checkpoint would have no backward, so parameters inside (a trainable block behind frozen ones) would get none.
 at::Tensor maybe_checkpointed(bool enabled, const CheckpointedFunction& function, const std::vector<at::Tensor>& inputs);
 
 }  // namespace mae::models
