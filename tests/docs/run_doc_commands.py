@@ -4,7 +4,7 @@
 So that a documented command that stops working fails CI: every ```bash (or ```sh) block of the file runs, in the
 order of the file, in one scratch copy of the repository (its tracked files, with build/ and data/ linked to the real
 ones, so that outputs never touch the checkout), from that copy's root, with build/bin on PATH and the environment
-switch MAE_SMOKE_STEPS (default 2) that shortens every epoch, evaluation and benchmark (docs/toolchain.md). A block
+switch MAE_SMOKE_STEPS (default 1) that shortens every epoch, evaluation and benchmark (docs/toolchain.md). A block
 fails on the first command that fails (bash -e -o pipefail).
 
 A block that cannot run on a CPU machine in CI says so on the line before its opening fence, with the reason:
@@ -108,7 +108,7 @@ def main():
             print(f'{block.describe(args.file)}: {state}')
         return 0
     environment = dict(os.environ)
-    environment.setdefault('MAE_SMOKE_STEPS', '2')
+    environment.setdefault('MAE_SMOKE_STEPS', '1')
     with tempfile.TemporaryDirectory(prefix='mae_docs_') as scratch:
         root = pathlib.Path(scratch)
         scratch_copy(source, args.build, root)
