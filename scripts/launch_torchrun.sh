@@ -7,11 +7,13 @@
 #   NNODES=8 RDZV=node0.cluster:29500 scripts/launch_torchrun.sh mae_pretrain --config configs/vit_large.json ...
 #
 # Environment: NNODES (default 1), NPROC_PER_NODE (default: the GPUs nvidia-smi lists, else 1), RDZV (host:port of
-# the c10d rendezvous for several nodes), MAE_BIN (default build/bin), PYTHON (default python3: torchrun's host).
+# the c10d rendezvous for several nodes), RDZV_ID (default mae-cpp), MAX_RESTARTS (default 0: torchrun restarts
+# the job this many times after a worker fails; pair it with --resume auto, docs/distributed.md), MAE_BIN (default
+# build/bin), PYTHON (default python3: torchrun's host).
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 program=$1
@@ -33,4 +35,4 @@ else
   rendezvous=(--rdzv-backend c10d --rdzv-endpoint "$RDZV" --rdzv-id "${RDZV_ID:-mae-cpp}")
 fi
 exec "${PYTHON:-python3}" -m torch.distributed.run --nnodes "$nnodes" --nproc-per-node "$nproc" "${rendezvous[@]}" \
-  --no-python "$binary" "$@"
+  --max-restarts "${MAX_RESTARTS:-0}" --no-python "$binary" "$@"

@@ -76,6 +76,16 @@ void JobConfig::describe(std::vector<Field>& f) {
                                                              "(0: no deadline; docs/training.md)")
       .at_least(0)
       .ours();
+  f.emplace_back("save_interval_minutes", &save_interval_minutes,
+                 "Also write checkpoint-last.pth with the position inside the epoch at the first update after every "
+                 "M minutes, so that a crash loses at most M minutes (0: only after epochs; docs/distributed.md)")
+      .at_least(0)
+      .ours();
+  f.emplace_back("grad_compression", &grad_compression,
+                 "All-reduce the gradients in 16 bits, halving their traffic, as PyTorch's bf16_compress_hook / "
+                 "fp16_compress_hook: none, bf16 or fp16 (docs/distributed.md)")
+      .one_of({"none", "bf16", "fp16"})
+      .ours();
 }
 
 void JobConfig::validate_rules() const {

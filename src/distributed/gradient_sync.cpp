@@ -17,6 +17,7 @@ struct Bucket {
   std::vector<std::size_t> members;  // indices into State::parameters
   std::vector<int64_t> offsets;      // of each member in `flat`
   at::Tensor flat;
+  at::Tensor wire;  // with compression: the 16-bit copy that is all-reduced
   std::size_t ready = 0;
   Communicator::Wait wait;  // set once the all-reduce is launched
 };
@@ -31,11 +32,16 @@ struct GradientSynchronizer::State {
   std::vector<decltype(torch::autograd::impl::grad_accumulator(std::declval<at::Tensor>()))> accumulators;
   std::vector<uintptr_t> hook_keys;
   std::shared_ptr<Communicator> communicator;
+  std::optional<c10::ScalarType> compression;
   bool sync = true;
   std::mutex mutex;  // autograd may run hooks of different devices on different threads
 
   void launch(Bucket& bucket, std::size_t index) {
-    bucket.wait = communicator->all_reduce_sum_async(bucket.flat, text("all-reduce of gradient bucket ", index));
+    if (compression) {  // the compress hooks' order: convert, then divide (in 16 bits)
+      bucket.wire = bucket.flat.to(*compression).div_(communicator->world_size());
+    }
+    bucket.wait = communicator->all_reduce_sum_async(compression ? bucket.wire : bucket.flat,
+                                                     text("all-reduce of gradient bucket ", index));
   }
 
   // The post-accumulation hook of parameter `i`: its .grad now holds this backward's (accumulated) gradient.
@@ -60,12 +66,14 @@ struct GradientSynchronizer::State {
 };
 
 GradientSynchronizer::GradientSynchronizer(std::vector<at::Tensor> parameters,
-                                           std::shared_ptr<Communicator> communicator, int64_t bucket_bytes,
+                                           std::shared_ptr<Communicator> communicator,
+                                           std::optional<c10::ScalarType> compression, int64_t bucket_bytes,
                                            int64_t first_bucket_bytes)
     : state_(std::make_shared<State>()) {
   State& s = *state_;
   s.parameters = std::move(parameters);
   s.communicator = std::move(communicator);
+  s.compression = compression;
   const std::size_t count = s.parameters.size();
   s.bucket_of.resize(count);
   s.slot_of.resize(count);
@@ -141,7 +149,12 @@ void GradientSynchronizer::finish_backward() {
     bucket.wait();
     bucket.wait = nullptr;
     bucket.ready = 0;
-    bucket.flat.mul_(scale);
+    if (s.compression) {  // already divided before the sum
+      bucket.flat.copy_(bucket.wire);
+      bucket.wire = at::Tensor();
+    } else {
+      bucket.flat.mul_(scale);
+    }
     for (std::size_t slot = 0; slot < bucket.members.size(); ++slot) {
       at::Tensor& p = s.parameters[bucket.members[slot]];
       const at::Tensor mean = bucket.flat.narrow(0, bucket.offsets[slot], p.numel()).view_as(p);
@@ -180,7 +193,8 @@ void DataParallel::broadcast_buffers() const {
   }
 }
 
-DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Communicator> communicator) {
+DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Communicator> communicator,
+                                std::optional<c10::ScalarType> compression) {
   DataParallel parallel;
   if (!communicator) {
     return parallel;
@@ -196,12 +210,15 @@ DataParallel make_data_parallel(torch::nn::Module& model, std::shared_ptr<Commun
   for (const auto& parameter : trainable) {
     bytes += parameter.numel() * static_cast<int64_t>(parameter.element_size());
   }
-  parallel.gradients = std::make_unique<GradientSynchronizer>(std::move(trainable), communicator);
+  parallel.gradients = std::make_unique<GradientSynchronizer>(std::move(trainable), communicator, compression);
   for (const auto& buffer : model.buffers()) {
     parallel.buffers.push_back(buffer);
   }
-  log::info(text("gradient all-reduce: ", fixed(static_cast<double>(bytes) / (1 << 20), 1), " MiB in ",
-                 parallel.gradients->bucket_count(), " buckets, started during backward"));
+  const double mib = static_cast<double>(bytes) / (1 << 20);
+  log::info(text("gradient all-reduce: ", fixed(mib, 1), " MiB in ", parallel.gradients->bucket_count(),
+                 " buckets, started during backward",
+                 compression ? text("; sent as ", c10::toString(*compression), ": ", fixed(mib / 2, 1), " MiB a step")
+                             : std::string()));
   parallel.communicator = std::move(communicator);
   return parallel;
 }

@@ -1,5 +1,6 @@
 #include "mae/distributed/launch_env.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 
@@ -29,6 +30,15 @@ int integer_variable(const EnvironmentLookup& environment, const std::string& na
   throw UsageError(text("the environment variable ", name, " = '", *value, "' is not an integer"));
 }
 
+// A count (ranks on a node): a malformed or non-positive value is named.
+int positive_variable(const EnvironmentLookup& environment, const std::string& name, int fallback) {
+  const int number = integer_variable(environment, name, fallback);
+  if (number < 1) {
+    throw UsageError(text("the environment variable ", name, " = ", number, " is not a positive count"));
+  }
+  return number;
+}
+
 // MASTER_ADDR / MASTER_PORT when set.
 void read_master(LaunchEnv& env, const EnvironmentLookup& environment) {
   if (const auto address = environment("MASTER_ADDR")) {
@@ -48,7 +58,21 @@ void read_dist_url(LaunchEnv& env, const std::string& url) {
   env.master_port = std::stoi(match[2]);
 }
 
+// The node count when the launcher does not say: every node runs local_world_size ranks.
+int nodes_of(const LaunchEnv& env) {
+  return (env.world_size + env.local_world_size - 1) / env.local_world_size;
+}
+
 }  // namespace
+
+std::string describe_place(const LaunchEnv& env) {
+  std::string place = text("rank ", env.rank, " of ", env.world_size, ", node ", env.node_rank, " of ", env.node_count,
+                           ", local rank ", env.local_rank, " of ", env.local_world_size);
+  if (env.under_torchrun && env.max_restarts > 0) {
+    place += text(", restart ", env.restart_count, " of at most ", env.max_restarts);
+  }
+  return place;
+}
 
 EnvironmentLookup process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -73,7 +97,9 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
     env.rank = integer_variable(environment, "OMPI_COMM_WORLD_RANK");
     env.world_size = integer_variable(environment, "OMPI_COMM_WORLD_SIZE");
     env.local_rank = integer_variable(environment, "OMPI_COMM_WORLD_LOCAL_RANK");
-    env.local_world_size = integer_variable(environment, "OMPI_COMM_WORLD_LOCAL_SIZE", 1);
+    env.local_world_size = positive_variable(environment, "OMPI_COMM_WORLD_LOCAL_SIZE", 1);
+    env.node_rank = env.rank / env.local_world_size;  // Open MPI fills the nodes in turn by default (--map-by slot)
+    env.node_count = nodes_of(env);
     read_master(env, environment);
   } else if (environment("RANK") && environment("WORLD_SIZE")) {
     env.under_torchrun = environment("TORCHELASTIC_RUN_ID").has_value();
@@ -81,17 +107,25 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
     env.rank = integer_variable(environment, "RANK");
     env.world_size = integer_variable(environment, "WORLD_SIZE");
     env.local_rank = integer_variable(environment, "LOCAL_RANK", 0);
-    env.local_world_size = integer_variable(environment, "LOCAL_WORLD_SIZE", 1);
+    env.local_world_size = positive_variable(environment, "LOCAL_WORLD_SIZE", 1);
+    env.node_rank = integer_variable(environment, "GROUP_RANK", env.rank / env.local_world_size);
+    env.node_count = integer_variable(environment, "GROUP_WORLD_SIZE", nodes_of(env));
     read_master(env, environment);
     env.agent_hosts_store = environment("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
     env.restart_count = integer_variable(environment, "TORCHELASTIC_RESTART_COUNT", 0);
+    env.max_restarts = integer_variable(environment, "TORCHELASTIC_MAX_RESTARTS", 0);
   } else if (environment("SLURM_PROCID")) {
     env.launcher = "SLURM";
     env.rank = integer_variable(environment, "SLURM_PROCID");
     env.world_size = integer_variable(environment, "SLURM_NTASKS", config.world_size);
     env.local_rank = integer_variable(environment, "SLURM_LOCALID", 0);
-    const auto per_node = environment("SLURM_NTASKS_PER_NODE");  // "4" or "4(x2)"
-    env.local_world_size = per_node ? std::atoi(per_node->c_str()) : 1;
+    // --ntasks-per-node sets SLURM_NTASKS_PER_NODE; srun always sets SLURM_TASKS_PER_NODE, "4(x2)" or "4,3"
+    // (this node's count need not be the first, but only the log reads it).
+    const auto per_node = environment("SLURM_NTASKS_PER_NODE") ? environment("SLURM_NTASKS_PER_NODE")
+                                                                : environment("SLURM_TASKS_PER_NODE");
+    env.local_world_size = per_node ? std::max(1, std::atoi(per_node->c_str())) : 1;
+    env.node_rank = integer_variable(environment, "SLURM_NODEID", 0);
+    env.node_count = integer_variable(environment, "SLURM_NNODES", nodes_of(env));
     if (const auto nodes = environment("SLURM_JOB_NODELIST")) {
       env.master_addr = first_slurm_host(*nodes);
     }

@@ -75,7 +75,7 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
   log::info("With optim & sched!");
   if (state.position) {
     log::info(text("Continuing epoch ", state.position->epoch, " at step ", state.position->step, " of ",
-                   state.position->steps_per_epoch, ", where a stop signal ended the previous run"));
+                   state.position->steps_per_epoch, ", the position its checkpoint holds (written on a stop signal or by --save_interval_minutes)"));
     return {state.position->epoch, state.position->step};
   }
   return {state.epoch + 1, 0};
@@ -100,9 +100,9 @@ void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, cons
   writer.submit(std::move(paths), snapshot_training_state(model, optimizer, scaler, epoch, config_as_dict(config)));
 }
 
-void save_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
-                              const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
-                              CheckpointWriter& writer) {
+void submit_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+                                const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
+                                CheckpointWriter& writer) {
   if (config.output_dir.empty()) {
     return;
   }
@@ -111,6 +111,12 @@ void save_position_checkpoint(const config::JobConfig& config, const EpochPositi
   state.position = position;
   const std::string path = (std::filesystem::path(config.output_dir) / kLastCheckpointName).string();
   writer.submit({path}, std::move(state));
+}
+
+void save_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+                              const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
+                              CheckpointWriter& writer) {
+  submit_position_checkpoint(config, position, model, optimizer, scaler, writer);
   writer.wait();
 }
 

@@ -17,6 +17,7 @@
 #include "mae/engine/pretrained.h"
 #include "mae/engine/training_state.h"
 #include "mae/jobs/evaluate.h"
+#include "mae/jobs/interval_saves.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
@@ -83,7 +84,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   log::info(text("Model: ", recipe.model_name, " at ", config.input_size, " px: ", models::describe(recipe.architecture.encoder),
                  "; trainable params (M): ", static_cast<double>(trainable) / 1e6));
 
-  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator);
+  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator, context.grad_compression);
   const double lr = log_learning_rate(config, context.world_size());
   log::info(text("criterion = ", recipe.criterion_name));
 
@@ -112,6 +113,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while training and evaluation go on
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, recipe.job);
+  IntervalSaves saves = position_saves(config, context, train_loader, *model, *optimizer, scaler, checkpoints);
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
@@ -132,18 +134,16 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
           const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return recipe.criterion(model->forward(images), targets);
         },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"}, profiler.get());
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"}, profiler.get(), &saves);
     if (train.stopped_after) {
-      stop_with_position_checkpoint(
-          config, context, parallel,
-          {epoch, *train.stopped_after, train_loader.batches_per_epoch(), context.world_size(), config.seed,
-           train_loader.order_workers()},
-          *model,
-          *optimizer, scaler, checkpoints);
+      stop_with_position_checkpoint(config, context, parallel,
+                                    epoch_position(config, context, train_loader, epoch, *train.stopped_after),
+                                    *model, *optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
       engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
     }
+    saves.restart();
     const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", read_images(data, test), " test images: ",
                    fixed(test.acc1, 1), "%"));

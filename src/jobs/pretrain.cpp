@@ -9,6 +9,7 @@
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/training_state.h"
+#include "mae/jobs/interval_saves.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/knn_monitor.h"
 #include "mae/jobs/preemption.h"
@@ -42,7 +43,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   log::info(text("Model: ", config.model, " at ", config.input_size, " px: ", models::describe(options),
                  "; number of params (M): ", static_cast<double>(parameters) / 1e6));
 
-  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator);
+  const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator, context.grad_compression);
   const double lr = log_learning_rate(config, context.world_size());
 
   engine::AdamW optimizer(engine::weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
@@ -62,6 +63,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, "pretrain");
+  IntervalSaves saves = position_saves(config, context, loader, *model, optimizer, scaler, checkpoints);
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
   for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
@@ -74,18 +76,16 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
           const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
           return model->training_loss(images, config.mask_ratio);
         },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"}, profiler.get());
+        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"}, profiler.get(), &saves);
     if (stats.stopped_after) {
-      stop_with_position_checkpoint(
-          config, context, parallel,
-          {epoch, *stats.stopped_after, loader.batches_per_epoch(), context.world_size(), config.seed,
-           loader.order_workers()},
-          *model,
-          optimizer, scaler, checkpoints);
+      stop_with_position_checkpoint(config, context, parallel,
+                                    epoch_position(config, context, loader, epoch, *stats.stopped_after), *model,
+                                    optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
       engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler, checkpoints);
     }
+    saves.restart();
     std::vector<std::pair<std::string, LogValue>> log_fields{{"train_lr", stats.lr}, {"train_loss", stats.loss}};
     if (knn && knn->due(epoch)) {  // after the checkpoint: a failing evaluation loses no training
       const engine::KnnResult result = knn->evaluate(*model, context);  // every rank extracts its part

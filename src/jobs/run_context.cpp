@@ -25,13 +25,17 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
     at::globalContext().setBenchmarkCuDNN(true);  // main_*.py: cudnn.benchmark = True
   }
   if (context.launch.distributed()) {
-    log::info(text("distributed init (rank ", context.rank(), "): ", context.launch.launcher, ", world size ",
-                   context.world_size(), ", local rank ", context.launch.local_rank, ", rendezvous ",
-                   context.launch.master_addr, ":", context.launch.master_port,
-                   context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
-                   context.device.is_cuda() ? "NCCL" : "Gloo"));
+    // On every rank: where each process of a many-node job landed is what one looks for first when it hangs.
+    log::every_rank(text("distributed init (rank ", context.rank(), "): ", context.launch.launcher, ", world size ",
+                         context.world_size(), "; ", distributed::describe_place(context.launch), "; rendezvous ",
+                         context.launch.master_addr, ":", context.launch.master_port,
+                         context.launch.agent_hosts_store ? " (torchrun's store)" : "", ", backend ",
+                         context.device.is_cuda() ? "NCCL" : "Gloo"));
     context.communicator = std::make_shared<distributed::Communicator>(context.launch, context.device,
                                                                        std::chrono::seconds(config.dist_timeout));
+  }
+  if (config.grad_compression != "none") {
+    context.grad_compression = config.grad_compression == "bf16" ? c10::kBFloat16 : c10::kHalf;
   }
   context.precision =
       engine::resolve_precision(config.amp, context.device.is_cuda(), engine::native_bf16(context.device));

@@ -13,12 +13,17 @@ namespace mae::jobs {
 
 namespace {
 
-// Whether any rank has been asked to stop: every rank calls this at the same steps, so all stop at the same one (a
-// signal reaches the ranks of a job at different moments, or only some of them).
-bool stop_agreed(const distributed::DataParallel& parallel) {
-  std::vector<double> asked{StopSignals::requested() ? 1.0 : 0.0};
-  parallel.sum(asked, "agreement on a stop signal");
-  return asked[0] > 0.0;
+struct Agreed {
+  bool stop = false;  // a rank has been asked to stop
+  bool save = false;  // a rank's --save_interval_minutes clock says a position checkpoint is due
+};
+
+// What any rank asks for, in one all-reduce: every rank calls this at the same steps, so all stop (or save) at the
+// same one (a signal reaches the ranks of a job at different moments, or only some of them; their clocks differ).
+Agreed agree(const distributed::DataParallel& parallel, const IntervalSaves* saves) {
+  std::vector<double> asked{StopSignals::requested() ? 1.0 : 0.0, saves != nullptr && saves->due() ? 1.0 : 0.0};
+  parallel.sum(asked, "agreement on a stop signal and on an interval save");
+  return {asked[0] > 0.0, asked[1] > 0.0};
 }
 
 }  // namespace
@@ -26,7 +31,7 @@ bool stop_agreed(const distributed::DataParallel& parallel) {
 EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
                            const LossFunction& compute_loss, const StepScalars& scalars,
-                           engine::StepProfiler* profiler) {
+                           engine::StepProfiler* profiler, IntervalSaves* saves) {
   model.train();
   loader.start_epoch(epoch, first_step);
   const int64_t steps = loader.batches_per_epoch();
@@ -75,10 +80,16 @@ EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, 
     if (profiler != nullptr) {
       profiler->step_ends(run_step);
     }
-    if (updated && step + 1 < steps && stop_agreed(parallel)) {
-      log::info(text("Stopping at epoch ", epoch, " after step ", step, " of ", steps, ": ",
-                     *StopSignals::signal_name() != '\0' ? StopSignals::signal_name() : "another rank's stop signal"));
-      return {.stopped_after = step + 1};
+    if (updated && step + 1 < steps) {
+      const Agreed agreed = agree(parallel, saves);
+      if (agreed.stop) {
+        log::info(text("Stopping at epoch ", epoch, " after step ", step, " of ", steps, ": ",
+                       *StopSignals::signal_name() != '\0' ? StopSignals::signal_name() : "another rank's stop signal"));
+        return {.stopped_after = step + 1};
+      }
+      if (agreed.save && saves != nullptr) {  // every rank has the same saves; null only in callers without them
+        saves->save(epoch, step + 1);
+      }
     }
   }
   logger.finish();

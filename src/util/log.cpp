@@ -75,4 +75,10 @@ void write(Level level, std::string_view message) {
   logger(s).log(to_spdlog(level), "{}", message);
 }
 
+void every_rank(std::string_view message) {
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  logger(s).log(spdlog::level::info, "{}", message);
+}
+
 }  // namespace mae::log

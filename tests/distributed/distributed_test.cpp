@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 
 #include "mae/config/job_config.h"
@@ -112,7 +113,37 @@ int dead_rank_worker(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Rank `rank`'s gradient for the compression test: normal values scaled over 6 orders of magnitude (about 5e-5 to
+// 50 times a standard normal), with fp16's subnormals at the low end.
+at::Tensor rank_gradient(int rank, int64_t numel) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(500 + rank);
+  return at::randn({numel}, generator) * at::exp(at::rand({numel}, generator) * 14 - 10);
+}
+
+// Two parameters whose gradients fill two buckets (the first closes at 1 MiB).
+constexpr int64_t kSmallParameter = 1000;
+constexpr int64_t kLargeParameter = 300'000;
+
+// args: rank port dtype(bf16|fp16) output. Sets each parameter's gradient to rank_gradient through backward and
+// writes the synchronized gradients.
+int compressed_gradients_worker(const std::vector<std::string>& args) {
+  const int rank = std::stoi(args.at(0));
+  auto communicator = std::make_shared<Communicator>(mae::test::loopback_rank(rank, kWorldSize, std::stoi(args.at(1))),
+                                                     at::kCPU, std::chrono::seconds(60));
+  const std::vector<at::Tensor> parameters{at::zeros({kSmallParameter}).requires_grad_(),
+                                           at::zeros({kLargeParameter}).requires_grad_()};
+  GradientSynchronizer synchronizer(parameters, communicator, args.at(2) == "bf16" ? at::kBFloat16 : at::kHalf);
+  const at::Tensor gradient = rank_gradient(rank, kSmallParameter + kLargeParameter);
+  ((parameters[0] * gradient.narrow(0, 0, kSmallParameter)).sum() +
+   (parameters[1] * gradient.narrow(0, kSmallParameter, kLargeParameter)).sum())
+      .backward();
+  synchronizer.finish_backward();
+  mae::io::save_pth(args.at(3), at::cat({parameters[0].grad(), parameters[1].grad()}));
+  return 0;
+}
+
 const mae::test::WorkerRegistration data_parallel("data_parallel", data_parallel_worker);
+const mae::test::WorkerRegistration compressed_gradients("compressed_gradients", compressed_gradients_worker);
 const mae::test::WorkerRegistration dead_rank("dead_rank", dead_rank_worker);
 
 class DataParallelTraining : public ::testing::TestWithParam<int> {};
@@ -167,6 +198,45 @@ TEST(DataParallel, ARankThatLeavesMakesTheOtherFailWithAClearError) {
       << message;
 }
 
+// --grad_compression: bf16_compress_hook's arithmetic on 2 Gloo ranks. Each rank's gradient g_r is rounded to 16
+// bits (relative error u: 2^-8 for bf16, 2^-11 for fp16), halved (exact for normal numbers), and the two halves are
+// summed in 16 bits (u again), so every entry is within 2u (|g_0| + |g_1|) / 2 of the exact mean (plus, for fp16,
+// 2^-23 for values in its subnormal range, below 6.1e-5). And it did travel in 16 bits: every entry is a 16-bit value.
+class CompressedGradients : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CompressedGradients, EqualTheMeanWithinTheSixteenBitRounding) {
+  const std::string dtype = GetParam();
+  mae::test::TempDir dir;
+  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
+  std::vector<int> pids;
+  for (int rank = 0; rank < kWorldSize; ++rank) {
+    pids.push_back(mae::test::start_worker("compressed_gradients",
+                                           {std::to_string(rank), port, dtype, (dir / std::to_string(rank)).string()}));
+  }
+  for (int rank = 0; rank < kWorldSize; ++rank) {
+    ASSERT_EQ(mae::test::wait_worker(pids[rank], 120), 0) << "rank " << rank;
+  }
+  const at::Tensor rank0 = mae::io::load_pth((dir / "0").string()).toTensor();
+  const at::Tensor rank1 = mae::io::load_pth((dir / "1").string()).toTensor();
+  EXPECT_TRUE(torch::equal(rank0, rank1));
+  const int64_t numel = kSmallParameter + kLargeParameter;
+  const at::Tensor g0 = rank_gradient(0, numel).to(at::kDouble);
+  const at::Tensor g1 = rank_gradient(1, numel).to(at::kDouble);
+  const at::Tensor mean = (g0 + g1) / 2;
+  const double u = dtype == "bf16" ? std::ldexp(1.0, -8) : std::ldexp(1.0, -11);
+  const double subnormal_floor = dtype == "bf16" ? 0.0 : std::ldexp(1.0, -23);
+  const at::Tensor bound = 2.01 * u * (g0.abs() + g1.abs()) / 2 + subnormal_floor;
+  const at::Tensor error = (rank0.to(at::kDouble) - mean).abs();
+  const double worst = (error / bound).max().item<double>();
+  std::cout << "[grad_compression] " << dtype << ": largest |synchronized - exact mean| / bound = " << worst << '\n';
+  EXPECT_LE(worst, 1.0);
+  EXPECT_GT(error.max().item<double>(), 0.0);  // rounded: not the fp32 all-reduce
+  const at::Tensor sixteen_bit = rank0.to(dtype == "bf16" ? at::kBFloat16 : at::kHalf).to(at::kFloat);
+  EXPECT_TRUE(torch::equal(rank0, sixteen_bit)) << "an entry holds more than 16 bits: it was not sent compressed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtype, CompressedGradients, ::testing::Values("bf16", "fp16"));
+
 TEST(GradientSynchronizer, BucketsFollowDdpSizes) {
   // 10 parameters of 1 MiB: the first bucket closes at 1 MiB, the next ones at 25 MiB.
   std::vector<at::Tensor> parameters;
@@ -175,7 +245,7 @@ TEST(GradientSynchronizer, BucketsFollowDdpSizes) {
   }
   // Buckets are laid out at construction; no collective runs, so no communicator is needed.
   const std::shared_ptr<Communicator> communicator;
-  GradientSynchronizer synchronizer(parameters, communicator, 4 << 20, 1 << 20);
+  GradientSynchronizer synchronizer(parameters, communicator, std::nullopt, 4 << 20, 1 << 20);
   EXPECT_EQ(synchronizer.bucket_count(), 4);  // 1 MiB, then 4 + 4 + 1 MiB with a 4 MiB cap
 }
 
@@ -203,7 +273,8 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
   const LaunchEnv torchrun = detect({{"RANK", "5"}, {"WORLD_SIZE", "16"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "8"},
                                      {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29511"},
                                      {"TORCHELASTIC_RUN_ID", "abc"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
-                                     {"TORCHELASTIC_RESTART_COUNT", "2"}});
+                                     {"TORCHELASTIC_RESTART_COUNT", "2"}, {"TORCHELASTIC_MAX_RESTARTS", "3"},
+                                     {"GROUP_RANK", "0"}, {"GROUP_WORLD_SIZE", "2"}});
   EXPECT_EQ(torchrun.launcher, "torchrun");
   EXPECT_EQ(torchrun.rank, 5);
   EXPECT_EQ(torchrun.world_size, 16);
@@ -212,6 +283,8 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
   EXPECT_EQ(torchrun.master_port, 29511);
   EXPECT_TRUE(torchrun.agent_hosts_store);
   EXPECT_EQ(torchrun.restart_count, 2);
+  // GROUP_RANK, not rank / local world size: a c10d rendezvous numbers the nodes in the order they joined.
+  EXPECT_EQ(describe_place(torchrun), "rank 5 of 16, node 0 of 2, local rank 1 of 8, restart 2 of at most 3");
   const LaunchEnv slurm = detect({{"SLURM_PROCID", "9"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
                                   {"SLURM_NTASKS_PER_NODE", "8(x2)"}, {"SLURM_JOB_NODELIST", "gpu[007-008]"}});
   EXPECT_EQ(slurm.launcher, "SLURM");
@@ -221,6 +294,13 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
   EXPECT_EQ(slurm.master_addr, "gpu007");
   EXPECT_EQ(slurm.master_port, 29500);
   EXPECT_FALSE(slurm.agent_hosts_store);
+  EXPECT_EQ(describe_place(slurm), "rank 9 of 16, node 0 of 2, local rank 1 of 8");  // no SLURM_NODEID: node 0
+  // As srun sets them without --ntasks-per-node: the node's id and count, the tasks per node in SLURM_TASKS_PER_NODE.
+  const LaunchEnv srun = detect({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
+                                 {"SLURM_NODEID", "1"}, {"SLURM_NNODES", "2"}, {"SLURM_TASKS_PER_NODE", "2(x2)"},
+                                 {"SLURM_JOB_NODELIST", "127.0.0.[1-2]"}});
+  EXPECT_EQ(describe_place(srun), "rank 3 of 4, node 1 of 2, local rank 1 of 2");
+  EXPECT_EQ(srun.master_addr, "127.0.0.1");
   mae::config::PretrainConfig itp;
   itp.dist_on_itp = true;
   itp.dist_url = "tcp://10.0.0.1:23456";
@@ -230,6 +310,9 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
   EXPECT_EQ(mpi.rank, 3);
   EXPECT_EQ(mpi.master_addr, "10.0.0.1");
   EXPECT_EQ(mpi.master_port, 23456);
+  const LaunchEnv mpi_nodes = detect({{"OMPI_COMM_WORLD_RANK", "5"}, {"OMPI_COMM_WORLD_SIZE", "8"},
+                                      {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}}, itp);
+  EXPECT_EQ(describe_place(mpi_nodes), "rank 5 of 8, node 1 of 2, local rank 1 of 4");
   EXPECT_EQ(first_slurm_host("a1,b2"), "a1");
   EXPECT_EQ(first_slurm_host("n[3,5-6]"), "n3");
 }
@@ -237,6 +320,7 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
 TEST(LaunchEnvironment, InconsistentSettingsAreNamed) {
   EXPECT_THROW(detect({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
   EXPECT_THROW(detect({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
+  EXPECT_THROW(detect({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "0"}}), mae::UsageError);
   mae::config::PretrainConfig four;
   four.world_size = 4;
   EXPECT_THROW(detect({{"RANK", "0"}, {"WORLD_SIZE", "2"}}, four), mae::UsageError);

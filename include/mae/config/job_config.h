@@ -55,6 +55,8 @@ class JobConfig : public Settings {
   int shuffle_buffer = 1000;  // tar shards: samples each loader worker holds to shuffle across shards
   int samples_per_epoch = 0;  // tar shards: samples a training epoch covers, all ranks together; 0: index.json's
   int preemption_deadline = 300;  // seconds from a stop signal to the forced end of the process; 0: none
+  double save_interval_minutes = 0;  // a mid-epoch position checkpoint at the first update after every M minutes
+  std::string grad_compression = "none";  // none, bf16 or fp16: the dtype gradient buckets are all-reduced in
   std::string amp = "auto";  // auto (bf16 where the device has it natively, else fp16 on GPUs, off on CPUs), ...
   bool grad_checkpointing = false;  // blocks recompute their activations in backward
   std::string profile_steps;        // "A:B": training steps A..B-1 recorded by the profiler; "": none

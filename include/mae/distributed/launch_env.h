@@ -2,10 +2,12 @@
 // Who this process is in a multi-process job, read from the launcher's environment as util/misc.py's
 // init_distributed_mode does, extended to what each launcher really provides:
 //   --dist_on_itp   Open MPI: OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK (/ _LOCAL_SIZE), MASTER_ADDR, MASTER_PORT
-//   torchrun        RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT and, when its agent
-//                   hosts the store, TORCHELASTIC_USE_AGENT_STORE=True (+ TORCHELASTIC_RESTART_COUNT)
-//   SLURM srun      SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE; the master is the first host
-//                   of SLURM_JOB_NODELIST (or MASTER_ADDR), port MASTER_PORT or 29500
+//   torchrun        RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK (the node), GROUP_WORLD_SIZE,
+//                   MASTER_ADDR, MASTER_PORT and, when its agent hosts the store, TORCHELASTIC_USE_AGENT_STORE=True
+//                   (+ TORCHELASTIC_RESTART_COUNT, TORCHELASTIC_MAX_RESTARTS)
+//   SLURM srun      SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NODEID, SLURM_NNODES and the tasks per node
+//                   (SLURM_NTASKS_PER_NODE, else SLURM_TASKS_PER_NODE); the master is the first host of
+//                   SLURM_JOB_NODELIST (or MASTER_ADDR), port MASTER_PORT or 29500
 //   --dist_url tcp://host:port  with RANK/WORLD_SIZE (or --world_size) for the rest
 // and a single process otherwise.
 #include <chrono>
@@ -25,10 +27,13 @@ struct LaunchEnv {
   int world_size = 1;
   int local_rank = 0;
   int local_world_size = 1;
+  int node_rank = 0;   // torchrun's GROUP_RANK, SLURM_NODEID; Open MPI: rank / local world size
+  int node_count = 1;  // torchrun's GROUP_WORLD_SIZE, SLURM_NNODES; Open MPI: world size / local world size
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   bool agent_hosts_store = false;  // torchrun's agent runs the TCPStore: no worker may start one
   int restart_count = 0;           // torchrun's TORCHELASTIC_RESTART_COUNT (the store prefix of this attempt)
+  int max_restarts = 0;            // torchrun's TORCHELASTIC_MAX_RESTARTS (--max-restarts)
 
   bool under_torchrun = false;     // TORCHELASTIC_RUN_ID is set
 
@@ -38,6 +43,10 @@ struct LaunchEnv {
   // no store to host on a fixed MASTER_PORT that another job on the node may hold, and no collective per step.
   bool distributed() const { return world_size > 1 || under_torchrun; }
 };
+
+// "rank 5 of 8, node 1 of 2, local rank 1 of 4" (+ ", restart 1 of at most 3" under an elastic torchrun): who this
+// process is, for the line every rank logs when it joins.
+std::string describe_place(const LaunchEnv& env);
 
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
 

@@ -41,9 +41,14 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
 void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, const torch::nn::Module& model,
                             const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer);
 
-// A preempted run's checkpoint: the state after `position` to output_dir/checkpoint-last.pth (whatever --save_last
-// says, as --resume auto reads that file first), written now, after the write in flight. Nothing when there is no
-// output_dir.
+// A checkpoint of the state after `position` inside an epoch, to output_dir/checkpoint-last.pth (whatever
+// --save_last says, as --resume auto reads that file first): the state is copied now, after the write in flight, and
+// written in the background (--save_interval_minutes). Nothing when there is no output_dir.
+void submit_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+                                const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
+                                CheckpointWriter& writer);
+
+// A preempted run's checkpoint: submit_position_checkpoint, and on disk when this returns.
 void save_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
                               const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
                               CheckpointWriter& writer);

@@ -26,6 +26,7 @@ struct RunContext {
   engine::Precision precision;                              // autocast on `device` and loss scaling, from --amp
   distributed::LaunchEnv launch;                            // this process's rank and the job's size
   std::shared_ptr<distributed::Communicator> communicator;  // only in a multi-process job
+  std::optional<c10::ScalarType> grad_compression;          // --grad_compression bf16 / fp16; none: fp32 buckets
 
   int rank() const { return launch.rank; }
   int world_size() const { return launch.world_size; }

@@ -2,8 +2,8 @@
 // One training epoch as engine_pretrain.train_one_epoch and engine_finetune.train_one_epoch both run it: the
 // per-iteration schedule on update steps, the job's forward pass, a stop on a non-finite loss, the TrainingStep
 // (backward, gradient sync, scaler, clipping, optimizer step), and the MetricLogger lines. In a multi-process job
-// the epoch's averages are taken over all ranks. A stop signal (util/stop_signals.h) ends the epoch early, at an
-// update boundary that all ranks agree on.
+// the epoch's averages are taken over all ranks. A stop signal (util/stop_signals.h) ends the epoch early, and an
+// interval save (interval_saves.h) writes a position checkpoint, at update boundaries that all ranks agree on.
 #include <torch/nn/module.h>
 
 #include <functional>
@@ -14,6 +14,7 @@
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/step_profiler.h"
 #include "mae/engine/tensorboard.h"
+#include "mae/jobs/interval_saves.h"
 #include "mae/jobs/training_step.h"
 
 namespace mae::config {
@@ -45,11 +46,13 @@ struct StepScalars {
 };
 
 // Trains `epoch` from batch `first_step` on (not 0 only when resuming a preempted run). `profiler`, when given, sees
-// every step as epoch * batches per epoch + step, loading included.
+// every step as epoch * batches per epoch + step, loading included. `saves`, when given, writes a position
+// checkpoint at the update boundaries where it is due on any rank (never after the epoch's last step: the epoch's own
+// checkpoint follows).
 EpochStats train_one_epoch(torch::nn::Module& model, data::BatchStream& loader, TrainingStep& training_step,
                            const engine::LrSchedule& schedule, int64_t epoch, int64_t first_step,
                            const LossFunction& compute_loss, const StepScalars& scalars,
-                           engine::StepProfiler* profiler = nullptr);
+                           engine::StepProfiler* profiler = nullptr, IntervalSaves* saves = nullptr);
 
 // Computes the absolute lr (--lr, or blr * effective batch / 256) and logs it as main_*.py do: base lr, actual lr,
 // accumulate grad iterations, effective batch size.

@@ -17,6 +17,9 @@ void add_file(const std::string& path);
 
 void write(Level level, std::string_view message);
 
+// An info line that every rank prints, for what differs between ranks (who each is when it joins the job).
+void every_rank(std::string_view message);
+
 inline void debug(std::string_view message) {
   write(Level::debug, message);
 }
