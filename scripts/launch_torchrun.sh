@@ -13,7 +13,7 @@
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,12p' "$0" >&2
   exit 2
 fi
 program=$1

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <regex>
 
-#include "mae/config/job_config.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
@@ -58,6 +57,28 @@ void read_dist_url(LaunchEnv& env, const std::string& url) {
   env.master_port = std::stoi(match[2]);
 }
 
+// SLURM_TASKS_PER_NODE's count for node `node`: "2(x3),1" is 2, 2, 2, 1. A malformed list is named.
+int slurm_tasks_on_node(const std::string& tasks_per_node, int node) {
+  static const std::regex entry(R"(([0-9]+)(\(x([0-9]+)\))?)");
+  int first_node = 0;
+  std::size_t start = 0;
+  while (start <= tasks_per_node.size()) {
+    const std::size_t end = std::min(tasks_per_node.find(',', start), tasks_per_node.size());
+    std::smatch match;
+    const std::string item = tasks_per_node.substr(start, end - start);
+    if (!std::regex_match(item, match, entry) || std::stoi(match[1]) < 1) {
+      break;
+    }
+    first_node += match[3].matched ? std::stoi(match[3]) : 1;
+    if (node < first_node) {
+      return std::stoi(match[1]);
+    }
+    start = end + 1;
+  }
+  throw UsageError(text("the environment variable SLURM_TASKS_PER_NODE = '", tasks_per_node,
+                        "' gives no task count for node ", node));
+}
+
 // The node count when the launcher does not say: every node runs local_world_size ranks.
 int nodes_of(const LaunchEnv& env) {
   return (env.world_size + env.local_world_size - 1) / env.local_world_size;
@@ -90,9 +111,9 @@ std::string first_slurm_host(const std::string& node_list) {
   return node_list.substr(0, node_list.find(','));
 }
 
-LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLookup& environment) {
+LaunchEnv detect_launch_env(const LaunchSettings& settings, const EnvironmentLookup& environment) {
   LaunchEnv env;
-  if (config.dist_on_itp) {
+  if (settings.dist_on_itp) {
     env.launcher = "Open MPI";
     env.rank = integer_variable(environment, "OMPI_COMM_WORLD_RANK");
     env.world_size = integer_variable(environment, "OMPI_COMM_WORLD_SIZE");
@@ -117,37 +138,39 @@ LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLo
   } else if (environment("SLURM_PROCID")) {
     env.launcher = "SLURM";
     env.rank = integer_variable(environment, "SLURM_PROCID");
-    env.world_size = integer_variable(environment, "SLURM_NTASKS", config.world_size);
+    env.world_size = integer_variable(environment, "SLURM_NTASKS", settings.world_size);
     env.local_rank = integer_variable(environment, "SLURM_LOCALID", 0);
-    // --ntasks-per-node sets SLURM_NTASKS_PER_NODE; srun always sets SLURM_TASKS_PER_NODE, "4(x2)" or "4,3"
-    // (this node's count need not be the first, but only the log reads it).
-    const auto per_node = environment("SLURM_NTASKS_PER_NODE") ? environment("SLURM_NTASKS_PER_NODE")
-                                                                : environment("SLURM_TASKS_PER_NODE");
-    env.local_world_size = per_node ? std::max(1, std::atoi(per_node->c_str())) : 1;
     env.node_rank = integer_variable(environment, "SLURM_NODEID", 0);
+    // --ntasks-per-node sets SLURM_NTASKS_PER_NODE, the same on every node; srun always sets SLURM_TASKS_PER_NODE,
+    // each node's count in node order ("4(x2)", "4,3"). device_binding reads it to refuse a shared --device cuda:N.
+    if (const auto per_node = environment("SLURM_NTASKS_PER_NODE")) {
+      env.local_world_size = std::max(1, std::atoi(per_node->c_str()));  // "8", or as some releases write, "8(x2)"
+    } else if (const auto tasks = environment("SLURM_TASKS_PER_NODE")) {
+      env.local_world_size = slurm_tasks_on_node(*tasks, env.node_rank);
+    }
     env.node_count = integer_variable(environment, "SLURM_NNODES", nodes_of(env));
     if (const auto nodes = environment("SLURM_JOB_NODELIST")) {
       env.master_addr = first_slurm_host(*nodes);
     }
     read_master(env, environment);
   } else {
-    if (config.world_size != 1) {
-      throw UsageError(text("--world_size ", config.world_size, " but no launcher started this process (no RANK/"
+    if (settings.world_size != 1) {
+      throw UsageError(text("--world_size ", settings.world_size, " but no launcher started this process (no RANK/"
                             "WORLD_SIZE, SLURM_PROCID or --dist_on_itp): start it with torchrun or srun, see "
                             "docs/distributed.md"));
     }
     return env;  // single process, as the reference when no launcher variable is set
   }
-  if (config.dist_url.starts_with("tcp://")) {
-    read_dist_url(env, config.dist_url);
-  } else if (config.dist_url != "env://") {
-    throw UsageError(text("--dist_url '", config.dist_url, "': expected env:// or tcp://HOST:PORT"));
+  if (settings.dist_url.starts_with("tcp://")) {
+    read_dist_url(env, settings.dist_url);
+  } else if (settings.dist_url != "env://") {
+    throw UsageError(text("--dist_url '", settings.dist_url, "': expected env:// or tcp://HOST:PORT"));
   }
   if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size) {
     throw UsageError(text(env.launcher, ": rank ", env.rank, " is outside a world of ", env.world_size, " processes"));
   }
-  if (config.world_size != 1 && config.world_size != env.world_size) {
-    throw UsageError(text("--world_size ", config.world_size, " disagrees with the ", env.world_size,
+  if (settings.world_size != 1 && settings.world_size != env.world_size) {
+    throw UsageError(text("--world_size ", settings.world_size, " disagrees with the ", env.world_size,
                           " processes the launcher (", env.launcher, ") started"));
   }
   return env;

@@ -6,49 +6,16 @@
 #include <filesystem>
 #include <regex>
 
-#include "mae/config/job_config.h"
 #include "mae/io/pth_file.h"
 #include "mae/io/safetensors.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
-#include "mae/util/overloaded.h"
 #include "mae/util/strings.h"
 
 namespace mae::engine {
 namespace {
 
 c10::impl::GenericDict string_dict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
-
-// A setting as the Python value argparse gives it: bool, int, float, str, None for an unset optional, a list of floats.
-c10::IValue field_value(const config::Field& field) {
-  return std::visit(Overloaded{
-                        [](const bool* v) { return c10::IValue(*v); },
-                        [](const int* v) { return c10::IValue(int64_t{*v}); },
-                        [](const double* v) { return c10::IValue(*v); },
-                        [](const std::string* v) { return c10::IValue(*v); },
-                        [](const config::OptionalInt* v) { return *v ? c10::IValue(int64_t{**v}) : c10::IValue(); },
-                        [](const config::OptionalFloat* v) { return *v ? c10::IValue(**v) : c10::IValue(); },
-                        [](const config::FloatList* v) {
-                          if (!*v) {
-                            return c10::IValue();
-                          }
-                          c10::impl::GenericList list(c10::AnyType::get());
-                          for (const double number : **v) {
-                            list.push_back(number);
-                          }
-                          return c10::IValue(list);
-                        },
-                        [](const config::StringList* v) {
-                          c10::impl::GenericList list(c10::AnyType::get());
-                          for (const auto& element : *v) {
-                            list.push_back(element);
-                          }
-                          return c10::IValue(list);
-                        },
-                        [](const config::OptionalBool* v) { return *v ? c10::IValue(**v) : c10::IValue(); },
-                    },
-                    field.target);
-}
 
 models::NamedTensors tensors_of(const c10::IValue& state_dict, const std::string& path) {
   if (!state_dict.isGenericDict()) {
@@ -99,18 +66,6 @@ EpochPosition read_position(const c10::IValue& value, const std::string& path) {
 }
 
 }  // namespace
-
-c10::IValue config_as_dict(const config::JobConfig& config) {
-  std::vector<config::Field> fields = config.fields();
-  // Keys in name order rather than field order: the order every checkpoint written so far has, kept so that the files
-  // written do not change.
-  std::ranges::sort(fields, {}, &config::Field::name);
-  auto dict = string_dict();
-  for (const config::Field& field : fields) {
-    dict.insert(field.name, field_value(field));
-  }
-  return dict;
-}
 
 void save_training_checkpoint(const std::string& path, const TrainingState& state) {
   auto model = c10::impl::GenericDict(c10::StringType::get(), c10::TensorType::get());

@@ -2,8 +2,6 @@
 
 #include <filesystem>
 
-#include "mae/config/job_config.h"
-#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
@@ -15,16 +13,16 @@ namespace mae::engine {
 namespace {
 
 // A preempted checkpoint continues only in a run whose batches come in the same order, and at an update boundary.
-void check_same_run_shape(const EpochPosition& position, const config::JobConfig& config, const RunShape& shape,
+void check_same_run_shape(const EpochPosition& position, const ResumeRequest& request, const RunShape& shape,
                           const std::string& path) {
-  const bool same = position.seed == config.seed && position.world_size == shape.world_size &&
-                    position.steps_per_epoch == shape.steps_per_epoch && position.step % config.accum_iter == 0;
+  const bool same = position.seed == request.seed && position.world_size == shape.world_size &&
+                    position.steps_per_epoch == shape.steps_per_epoch && position.step % request.accum_iter == 0;
   if (!same) {
     throw UsageError(text("--resume ", path, " stopped at step ", position.step, " of epoch ", position.epoch,
                           " of a run with seed ", position.seed, ", world size ", position.world_size, " and ",
-                          position.steps_per_epoch, " batches per epoch; this run has seed ", config.seed,
+                          position.steps_per_epoch, " batches per epoch; this run has seed ", request.seed,
                           ", world size ", shape.world_size, ", ", shape.steps_per_epoch, " batches per epoch and ",
-                          "--accum_iter ", config.accum_iter, ", so its batches would differ: resume with the same ",
+                          "--accum_iter ", request.accum_iter, ", so its batches would differ: resume with the same ",
                           "settings, or from a checkpoint-<epoch>.pth written at the end of an epoch"));
   }
   if (position.loader_workers > 0 && position.loader_workers != shape.loader_workers) {
@@ -38,14 +36,14 @@ void check_same_run_shape(const EpochPosition& position, const config::JobConfig
 
 }  // namespace
 
-TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module& model, Optimizer* optimizer,
+TrainingStart resume_training(const ResumeRequest& request, torch::nn::Module& model, Optimizer* optimizer,
                               GradScaler* scaler, const RunShape& shape, bool weights_only) {
-  const TrainingStart from_scratch{config.start_epoch, 0};
-  std::string path = config.resume;
+  const TrainingStart from_scratch{request.start_epoch, 0};
+  std::string path = request.resume;
   if (path == "auto") {
-    const auto found = config.output_dir.empty() ? std::nullopt : find_resume_checkpoint(config.output_dir);
+    const auto found = request.output_dir.empty() ? std::nullopt : find_resume_checkpoint(request.output_dir);
     if (!found) {
-      log::info(text("--resume auto: no checkpoint in '", config.output_dir, "', starting from scratch"));
+      log::info(text("--resume auto: no checkpoint in '", request.output_dir, "', starting from scratch"));
       return from_scratch;
     }
     log::info(text("--resume auto: considered ", found->considered, "; resuming the furthest along"));
@@ -55,7 +53,9 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
     return from_scratch;
   }
   const TrainingState state = load_training_checkpoint(path);
-  check_same_architecture(state.args, config, path);
+  if (request.check_architecture) {
+    request.check_architecture(state.args, path);
+  }
   try {
     models::load_state_dict(model, state.model, /*strict=*/true);
   } catch (const Error& error) {
@@ -66,7 +66,7 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
     return from_scratch;
   }
   if (state.position) {
-    check_same_run_shape(*state.position, config, shape, path);
+    check_same_run_shape(*state.position, request, shape, path);
   }
   optimizer->load_state_dict(state.optimizer);
   if (state.scaler && scaler->enabled()) {
@@ -81,42 +81,42 @@ TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module
   return {state.epoch + 1, 0};
 }
 
-void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, const torch::nn::Module& model,
+void save_epoch_checkpoints(const CheckpointPolicy& policy, int64_t epoch, const torch::nn::Module& model,
                             const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer) {
-  if (config.output_dir.empty()) {
+  if (policy.output_dir.empty()) {
     return;
   }
-  const auto names = checkpoints_due(epoch, config.epochs, config.save_every, config.save_last);
+  const auto names = checkpoints_due(epoch, policy.epochs, policy.save_every, policy.save_last);
   if (names.empty()) {
     return;
   }
   std::vector<std::string> paths;
   for (const auto& name : names) {
-    paths.push_back((std::filesystem::path(config.output_dir) / name).string());
+    paths.push_back((std::filesystem::path(policy.output_dir) / name).string());
   }
   // Serialised and written once; the other names due (checkpoint-last.pth) are links to (or copies of) that file.
   // The previous write finishes before this snapshot is taken, so that rank 0 never holds two copies of the state.
   writer.wait();
-  writer.submit(std::move(paths), snapshot_training_state(model, optimizer, scaler, epoch, config_as_dict(config)));
+  writer.submit(std::move(paths), snapshot_training_state(model, optimizer, scaler, epoch, policy.args));
 }
 
-void submit_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+void submit_position_checkpoint(const CheckpointPolicy& policy, const EpochPosition& position,
                                 const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
                                 CheckpointWriter& writer) {
-  if (config.output_dir.empty()) {
+  if (policy.output_dir.empty()) {
     return;
   }
   writer.wait();
-  TrainingState state = snapshot_training_state(model, optimizer, scaler, position.epoch - 1, config_as_dict(config));
+  TrainingState state = snapshot_training_state(model, optimizer, scaler, position.epoch - 1, policy.args);
   state.position = position;
-  const std::string path = (std::filesystem::path(config.output_dir) / kLastCheckpointName).string();
+  const std::string path = (std::filesystem::path(policy.output_dir) / kLastCheckpointName).string();
   writer.submit({path}, std::move(state));
 }
 
-void save_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+void save_position_checkpoint(const CheckpointPolicy& policy, const EpochPosition& position,
                               const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
                               CheckpointWriter& writer) {
-  submit_position_checkpoint(config, position, model, optimizer, scaler, writer);
+  submit_position_checkpoint(policy, position, model, optimizer, scaler, writer);
   writer.wait();
 }
 

@@ -9,7 +9,6 @@
 
 #include "mae/data/loader.h"
 #include "mae/data/mixup.h"
-#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/lr_schedule.h"
@@ -17,7 +16,9 @@
 #include "mae/engine/pretrained.h"
 #include "mae/engine/training_state.h"
 #include "mae/jobs/evaluate.h"
+#include "mae/jobs/architecture_settings.h"
 #include "mae/jobs/interval_saves.h"
+#include "mae/jobs/job_options.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/preemption.h"
 #include "mae/jobs/run_context.h"
@@ -92,7 +93,7 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
   engine::GradScaler scaler(context.precision.loss_scaling);
   TrainingStep training_step(*optimizer, scaler, parallel, {config.accum_iter, recipe.clip_grad});
   const engine::TrainingStart start =
-      engine::resume_training(config, *model, optimizer.get(), &scaler,
+      engine::resume_training(resume_request(config), *model, optimizer.get(), &scaler,
                               {train_loader.batches_per_epoch(), context.world_size(), train_loader.order_workers()},
                               /*weights_only=*/config.eval);
   if (config.eval) {
@@ -141,9 +142,11 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
                                     *model, *optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
-      engine::save_epoch_checkpoints(config, epoch, *model, *optimizer, scaler, checkpoints);
+      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, *optimizer, scaler, checkpoints);
     }
-    saves.restart();
+    if (writes_epoch_checkpoint(config, epoch)) {
+      saves.restart();
+    }
     const EvalStats test = evaluate(model, val_loader, context, parallel);
     log::info(text("Accuracy of the network on the ", read_images(data, test), " test images: ",
                    fixed(test.acc1, 1), "%"));
@@ -178,8 +181,8 @@ models::VitOptions classifier_architecture(config::ClassifierConfig& config, std
     const auto found = config.output_dir.empty() ? std::nullopt : engine::find_resume_checkpoint(config.output_dir);
     source = found ? found->path : "";
   }
-  const c10::IValue args = source.empty() ? c10::IValue() : engine::architecture_args_of(source, config);
-  models::VitOptions options = engine::resolve_vit_architecture(config, args, source);
+  const c10::IValue args = source.empty() ? c10::IValue() : architecture_args_of(source, config);
+  models::VitOptions options = resolve_vit_architecture(config, args, source);
   // A file that records no model (a weights-only file, whose shape was read from its weights) must not be logged
   // under --model's default name.
   const bool names_a_model = args.isGenericDict() && args.toGenericDict().contains("model");

@@ -19,10 +19,11 @@
 #include "mae/data/shard_loader.h"
 #include "mae/data/shard_source.h"
 #include "mae/data/tar_samples.h"
-#include "mae/engine/feature_encoder.h"
 #include "mae/engine/knn.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/io/atomic_file.h"
+#include "mae/jobs/feature_encoder.h"
+#include "mae/jobs/job_options.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -336,9 +337,9 @@ void run_extract(const config::ExtractConfig& config) {
     return;
   }
   config::LinprobeConfig frame = classifier_frame(config);
-  const distributed::LaunchEnv launch = distributed::detect_launch_env(frame, distributed::process_environment());
+  const distributed::LaunchEnv launch = distributed::detect_launch_env(launch_settings(frame), distributed::process_environment());
   log::configure(launch.rank, launch.world_size);
-  models::VisionTransformer encoder = engine::load_feature_encoder(config.checkpoint, frame);
+  models::VisionTransformer encoder = load_feature_encoder(config.checkpoint, frame);
   const bool from_shards = data::is_shard_spec(config.data_path);
   const std::vector<std::string> shards = from_shards ? data::expand_shard_spec(config.data_path)
                                                       : std::vector<std::string>{};

@@ -1,7 +1,9 @@
 #include "mae/jobs/interval_saves.h"
 
 #include "mae/config/job_config.h"
+#include "mae/engine/checkpoint.h"
 #include "mae/engine/training_state.h"
+#include "mae/jobs/job_options.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
@@ -21,7 +23,16 @@ void IntervalSaves::save(int64_t epoch, int64_t next_step) {
   restart();
 }
 
-void IntervalSaves::restart() { last_save_ = clock_(); }
+void IntervalSaves::restart() {
+  if (enabled()) {
+    last_save_ = clock_();
+  }
+}
+
+bool writes_epoch_checkpoint(const config::JobConfig& config, int64_t epoch) {
+  return !config.output_dir.empty() &&
+         !engine::checkpoints_due(epoch, config.epochs, config.save_every, config.save_last).empty();
+}
 
 engine::EpochPosition epoch_position(const config::JobConfig& config, const RunContext& context,
                                      const data::BatchStream& loader, int64_t epoch, int64_t step) {
@@ -40,7 +51,7 @@ IntervalSaves position_saves(const config::JobConfig& config, const RunContext& 
     if (!context.main_process()) {
       return;
     }
-    engine::submit_position_checkpoint(config, epoch_position(config, context, loader, epoch, next_step), model,
+    engine::submit_position_checkpoint(checkpoint_policy(config), epoch_position(config, context, loader, epoch, next_step), model,
                                        optimizer, scaler, checkpoints);
     log::info(text("--save_interval_minutes ", config.save_interval_minutes, ": saving epoch ", epoch, " after step ",
                    next_step - 1, " of ", loader.batches_per_epoch(), " to ", engine::kLastCheckpointName,

@@ -3,7 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 
-#include "mae/engine/feature_encoder.h"
+#include "mae/jobs/feature_encoder.h"
 #include "mae/util/log.h"
 #include "mae/util/smoke_steps.h"
 #include "mae/util/strings.h"
@@ -48,7 +48,7 @@ std::optional<KnnMonitor> KnnMonitor::create(const config::PretrainConfig& confi
   models::VisionTransformer encoder{nullptr};
   {
     const CpuRandomStateGuard random_state;
-    encoder = engine::feature_encoder_of(mae);
+    encoder = feature_encoder_of(mae);
   }
   encoder->to(context.device);
   return KnnMonitor(config, std::move(train), std::move(val), std::move(encoder));
@@ -74,7 +74,7 @@ KnnMonitor::KnnMonitor(const config::PretrainConfig& config, data::ImageFolder t
 bool KnnMonitor::due(int64_t epoch) const { return (epoch + 1) % every_ == 0 || epoch + 1 == epochs_; }
 
 engine::KnnResult KnnMonitor::evaluate(models::MaskedAutoencoderViTImpl& mae, const RunContext& context) {
-  engine::copy_encoder_weights(mae, *encoder_);
+  copy_encoder_weights(mae, *encoder_);
   extraction_.what = "kNN train features";
   const FeatureSet train = extract_features(*encoder_, train_, extraction_, context);
   extraction_.what = "kNN val features";

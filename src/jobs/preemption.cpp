@@ -5,6 +5,7 @@
 #include "mae/config/job_config.h"
 #include "mae/distributed/gradient_sync.h"
 #include "mae/engine/training_state.h"
+#include "mae/jobs/job_options.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -18,7 +19,7 @@ void stop_with_position_checkpoint(const config::JobConfig& config, const RunCon
   std::string failure;
   if (context.main_process()) {
     try {
-      engine::save_position_checkpoint(config, position, model, optimizer, scaler, checkpoints);
+      engine::save_position_checkpoint(checkpoint_policy(config), position, model, optimizer, scaler, checkpoints);
     } catch (const std::exception& error) {
       failure = error.what();
     }

@@ -5,11 +5,12 @@
 #include <chrono>
 
 #include "mae/data/loader.h"
-#include "mae/engine/architecture_settings.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/engine/training_state.h"
+#include "mae/jobs/architecture_settings.h"
 #include "mae/jobs/interval_saves.h"
+#include "mae/jobs/job_options.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/knn_monitor.h"
 #include "mae/jobs/preemption.h"
@@ -26,7 +27,7 @@ namespace mae::jobs {
 
 void run_pretraining(const config::PretrainConfig& settings, const distributed::LaunchEnv& launch) {
   config::PretrainConfig config = settings;
-  const models::MaeOptions options = engine::resolve_mae_architecture(config);  // before anything records the config
+  const models::MaeOptions options = resolve_mae_architecture(config);  // before anything records the config
   record_resolved_config(config, launch);
   const RunContext context = make_run_context(config, launch);
   TrainingData data = pretraining_data(config, context, data::pretrain_transform(config.input_size, *config.in_chans));
@@ -50,7 +51,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   engine::GradScaler scaler(context.precision.loss_scaling);
   TrainingStep training_step(optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
   const engine::TrainingStart start =
-      engine::resume_training(config, *model, &optimizer, &scaler,
+      engine::resume_training(resume_request(config), *model, &optimizer, &scaler,
                               {loader.batches_per_epoch(), context.world_size(), loader.order_workers()});
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
@@ -83,9 +84,11 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
                                     optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
-      engine::save_epoch_checkpoints(config, epoch, *model, optimizer, scaler, checkpoints);
+      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, optimizer, scaler, checkpoints);
     }
-    saves.restart();
+    if (writes_epoch_checkpoint(config, epoch)) {
+      saves.restart();
+    }
     std::vector<std::pair<std::string, LogValue>> log_fields{{"train_lr", stats.lr}, {"train_loss", stats.loss}};
     if (knn && knn->due(epoch)) {  // after the checkpoint: a failing evaluation loses no training
       const engine::KnnResult result = knn->evaluate(*model, context);  // every rank extracts its part

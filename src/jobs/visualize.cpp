@@ -14,8 +14,8 @@
 #include "mae/data/image_io.h"
 #include "mae/data/resample.h"
 #include "mae/data/transforms.h"
-#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
+#include "mae/jobs/architecture_settings.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
@@ -112,7 +112,7 @@ std::vector<std::string> run_visualization(const config::VisualizeConfig& config
                           "checkpoint, whose decoder draws the reconstructions"));
   }
   const models::MaeOptions architecture =
-      engine::resolve_visualize_architecture(config, state.args, config.checkpoint);
+      resolve_visualize_architecture(config, state.args, config.checkpoint);
   models::MaskedAutoencoderViT model(architecture);
   try {
     models::load_state_dict(*model, state.model, /*strict=*/true);

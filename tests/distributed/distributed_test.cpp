@@ -8,7 +8,6 @@
 #include <cmath>
 #include <fstream>
 
-#include "mae/config/job_config.h"
 #include "mae/distributed/communicator.h"
 #include "mae/distributed/gradient_sync.h"
 #include "mae/distributed/launch_env.h"
@@ -254,8 +253,8 @@ std::optional<std::string> lookup(const std::map<std::string, std::string>& vari
   return found == variables.end() ? std::nullopt : std::optional<std::string>(found->second);
 }
 
-LaunchEnv detect(const std::map<std::string, std::string>& variables, mae::config::PretrainConfig config = {}) {
-  return detect_launch_env(config, [&](const std::string& name) { return lookup(variables, name); });
+LaunchEnv detect(const std::map<std::string, std::string>& variables, LaunchSettings settings = {}) {
+  return detect_launch_env(settings, [&](const std::string& name) { return lookup(variables, name); });
 }
 
 // torchrun with one process still joins a process group (the reference's rule, and one GPU's NCCL check); one SLURM
@@ -300,8 +299,14 @@ TEST(LaunchEnvironment, EveryLauncherIsReadAsItWritesItsVariables) {
                                  {"SLURM_NODEID", "1"}, {"SLURM_NNODES", "2"}, {"SLURM_TASKS_PER_NODE", "2(x2)"},
                                  {"SLURM_JOB_NODELIST", "127.0.0.[1-2]"}});
   EXPECT_EQ(describe_place(srun), "rank 3 of 4, node 1 of 2, local rank 1 of 2");
+  // Nodes with different counts: this node's entry, not the first.
+  const LaunchEnv uneven = detect({{"SLURM_PROCID", "6"}, {"SLURM_NTASKS", "7"}, {"SLURM_LOCALID", "0"},
+                                   {"SLURM_NODEID", "3"}, {"SLURM_NNODES", "4"}, {"SLURM_TASKS_PER_NODE", "2(x3),1"}});
+  EXPECT_EQ(describe_place(uneven), "rank 6 of 7, node 3 of 4, local rank 0 of 1");
+  EXPECT_EQ(detect({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_NODEID", "1"},
+                    {"SLURM_TASKS_PER_NODE", "3,1"}}).local_world_size, 1);
   EXPECT_EQ(srun.master_addr, "127.0.0.1");
-  mae::config::PretrainConfig itp;
+  LaunchSettings itp;
   itp.dist_on_itp = true;
   itp.dist_url = "tcp://10.0.0.1:23456";
   const LaunchEnv mpi = detect({{"OMPI_COMM_WORLD_RANK", "3"}, {"OMPI_COMM_WORLD_SIZE", "4"},
@@ -321,7 +326,9 @@ TEST(LaunchEnvironment, InconsistentSettingsAreNamed) {
   EXPECT_THROW(detect({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
   EXPECT_THROW(detect({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), mae::UsageError);
   EXPECT_THROW(detect({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "0"}}), mae::UsageError);
-  mae::config::PretrainConfig four;
+  EXPECT_THROW(detect({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_NODEID", "2"},
+                       {"SLURM_TASKS_PER_NODE", "1(x2)"}}), mae::UsageError);  // no entry for node 2
+  LaunchSettings four;
   four.world_size = 4;
   EXPECT_THROW(detect({{"RANK", "0"}, {"WORLD_SIZE", "2"}}, four), mae::UsageError);
   try {

@@ -1,6 +1,7 @@
 // scripts/slurm_pretrain.sbatch as sbatch would run it on 2 nodes, with stand-ins for srun (one task a node, with the
 // variables srun sets) and scontrol (the node list's hosts, and a record of requeues): the job trains across the two
-// "nodes" with no edit to the script; a crash requeues the job until MAX_REQUEUES; a usage error does not.
+// "nodes" with no edit to the script; a crash requeues the job until MAX_REQUEUES crashes in a row; a usage error
+// does not.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -48,8 +49,7 @@ struct ScriptRun {
   std::string requeues;  // what scontrol was asked to requeue
 };
 
-ScriptRun run_sbatch(const mae::test::TempDir& dir, const std::string& name, const std::string& extra,
-                     const std::string& environment = "") {
+ScriptRun run_sbatch(const mae::test::TempDir& dir, const std::string& name, const std::string& extra) {
   const auto log = dir / (name + ".requeues");
   const std::string command =
       "cd " + shell_quote(mae::test::source_dir().string()) + " && PATH=" + shell_quote((dir / "bin").string()) +
@@ -57,7 +57,7 @@ ScriptRun run_sbatch(const mae::test::TempDir& dir, const std::string& name, con
       " SLURM_JOB_ID=42 SLURM_JOB_NODELIST='node[1-2]' SLURM_NNODES=2 SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=1" +
       " GLOO_SOCKET_IFNAME=lo OMP_NUM_THREADS=1 MASTER_PORT=" + std::to_string(mae::test::free_port()) +
       " MAE_BIN=" + shell_quote(mae::test::binary_dir().string()) + " DATA=" + shell_quote((dir / "data").string()) +
-      " OUT=" + shell_quote((dir / name).string()) + " " + environment +
+      " OUT=" + shell_quote((dir / name).string()) +
       " EXTRA=" + shell_quote("--model mae_vit_tiny_patch4 --input_size 16 --batch_size 2 --epochs 1 --blr 0.05 "
                               "--warmup_epochs 0 --device cpu --num_workers 1 --dist_timeout 60 " + extra) +
       " bash scripts/slurm_pretrain.sbatch";
@@ -76,6 +76,7 @@ TEST(SlurmScript, TrainsOnTwoNodesAndRequeuesAfterACrashOnly) {
   EXPECT_NE(trained.result.output.find("rendezvous 127.0.0.1:"), std::string::npos) << trained.result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "trained" / "checkpoint-0.pth"));
   EXPECT_EQ(trained.requeues, "");
+  EXPECT_FALSE(std::filesystem::exists(dir / "trained" / "slurm_requeues_after_crashes"));
 
   // An unreadable image under --strict_data: a runtime error (exit code 1), as a crash.
   std::filesystem::create_directories(dir / "data" / "broken");
@@ -85,7 +86,11 @@ TEST(SlurmScript, TrainsOnTwoNodesAndRequeuesAfterACrashOnly) {
   EXPECT_NE(crashed.result.output.find("failed with exit code 1; requeue 1 of 3"), std::string::npos)
       << crashed.result.output;
   EXPECT_EQ(crashed.requeues, "requeue 42\n");
-  const auto gave_up = run_sbatch(dir, "gave_up", "--strict_data", "SLURM_RESTART_COUNT=3");
+  EXPECT_EQ(mae::test::read_file(dir / "crashed" / "slurm_requeues_after_crashes"), "1\n");
+  // The third crash in a row was the last to requeue.
+  std::filesystem::create_directories(dir / "gave_up");
+  std::ofstream(dir / "gave_up" / "slurm_requeues_after_crashes") << "3\n";
+  const auto gave_up = run_sbatch(dir, "gave_up", "--strict_data");
   EXPECT_EQ(gave_up.result.exit_code, 1) << gave_up.result.output;
   EXPECT_EQ(gave_up.requeues, "");
 

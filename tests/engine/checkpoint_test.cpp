@@ -10,6 +10,7 @@
 #include "mae/config/job_config.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/io/pth_file.h"
+#include "mae/jobs/config_args.h"
 #include "mae/models/state_dict.h"
 #include "mae/engine/training_state.h"
 #include "mae/engine/grad_scaler.h"
@@ -62,7 +63,7 @@ TEST(TrainingCheckpoint, WrittenByUsLoadsIntoTheReferenceModelInPython) {
   state.optimizer = optimizer;
   state.scaler = mae::engine::GradScalerState{1024.0, 2.0, 0.5, 2000, 5};
   state.epoch = 4;
-  state.args = mae::engine::config_as_dict(config);
+  state.args = mae::jobs::config_as_dict(config);
   const auto checkpoint = dir / mae::engine::checkpoint_file_name(4);
   mae::engine::save_training_checkpoint(checkpoint.string(), state);
 
@@ -168,7 +169,7 @@ TEST(TrainingCheckpoint, ArgsHoldEverySettingAsTheValueArgparseGives) {
   config.cutmix_minmax = std::vector<double>{0.2, 0.8};
   config.color_jitter = 0.4;
   config.finetune_blocks = 2;
-  const c10::IValue value = mae::engine::config_as_dict(config);
+  const c10::IValue value = mae::jobs::config_as_dict(config);
   ASSERT_TRUE(value.isGenericDict());
   const auto args = value.toGenericDict();
   std::vector<std::string> keys;
@@ -284,14 +285,12 @@ TEST(CheckpointCadence, APositionOnShardsResumesOnlyWithItsLoaderWorkers) {
   const auto path = (dir / "checkpoint-last.pth").string();
   mae::engine::save_training_checkpoint(path, state);
 
-  mae::config::PretrainConfig config;
-  config.resume = path;
-  config.seed = 0;
+  const mae::engine::ResumeRequest request{.resume = path, .seed = 0};
   const std::string error = mae::test::error_of<mae::UsageError>(
-      [&] { mae::engine::resume_training(config, *model, &optimizer, &scaler, {8, 1, /*loader_workers=*/3}); });
+      [&] { mae::engine::resume_training(request, *model, &optimizer, &scaler, {8, 1, /*loader_workers=*/3}); });
   EXPECT_NE(error.find("read its shards with 2 loader workers; this run has 3"), std::string::npos) << error;
   EXPECT_NE(error.find("resume with --num_workers 2"), std::string::npos) << error;
-  const auto start = mae::engine::resume_training(config, *model, &optimizer, &scaler, {8, 1, 2});
+  const auto start = mae::engine::resume_training(request, *model, &optimizer, &scaler, {8, 1, 2});
   EXPECT_EQ(start.epoch, 1);
   EXPECT_EQ(start.step, 4);
 }

@@ -11,6 +11,7 @@
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
+#include "mae/jobs/config_args.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
@@ -32,7 +33,7 @@ struct Training {
   }
   mae::engine::TrainingState snapshot(int64_t epoch) {
     return mae::engine::snapshot_training_state(*model, optimizer, scaler, epoch,
-                                                mae::engine::config_as_dict(mae::config::PretrainConfig{}));
+                                                mae::jobs::config_as_dict(mae::config::PretrainConfig{}));
   }
 };
 

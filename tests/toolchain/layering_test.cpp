@@ -21,8 +21,9 @@ const std::map<std::string, std::set<std::string>>& allowed_layers() {
       {"io", {"util"}},
       {"models", {"util"}},
       {"data", {"util"}},
-      {"engine", {"util", "config", "io", "models"}},
-      {"distributed", {"util", "config"}},
+      // Settings stop at jobs: engine and distributed take option structs that jobs/job_options fills.
+      {"engine", {"util", "io", "models"}},
+      {"distributed", {"util"}},
       {"jobs", {"util", "config", "io", "models", "data", "engine", "distributed"}},
   };
   return layers;

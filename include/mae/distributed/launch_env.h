@@ -15,10 +15,6 @@
 #include <optional>
 #include <string>
 
-namespace mae::config {
-class JobConfig;
-}
-
 namespace mae::distributed {
 
 struct LaunchEnv {
@@ -48,6 +44,13 @@ struct LaunchEnv {
 // process is, for the line every rank logs when it joins.
 std::string describe_place(const LaunchEnv& env);
 
+// The command line's say in it: --dist_on_itp, --world_size, --dist_url.
+struct LaunchSettings {
+  bool dist_on_itp = false;
+  int world_size = 1;
+  std::string dist_url = "env://";
+};
+
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 // The process environment (std::getenv).
@@ -55,7 +58,7 @@ EnvironmentLookup process_environment();
 
 // Reads the launcher's variables; throws UsageError naming the variable when one is malformed or the set is
 // inconsistent (a rank outside the world, a world size that disagrees with --world_size).
-LaunchEnv detect_launch_env(const config::JobConfig& config, const EnvironmentLookup& environment);
+LaunchEnv detect_launch_env(const LaunchSettings& settings, const EnvironmentLookup& environment);
 
 // The first host of a SLURM node list: "gpu[003-005,9]" -> "gpu003", "a1,b2" -> "a1".
 std::string first_slurm_host(const std::string& node_list);

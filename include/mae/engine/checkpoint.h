@@ -11,10 +11,6 @@
 #include "mae/io/pth_file.h"
 #include "mae/models/state_dict.h"
 
-namespace mae::config {
-class JobConfig;
-}
-
 namespace mae::engine {
 
 // torch.cuda.amp.GradScaler.state_dict().
@@ -66,10 +62,6 @@ models::NamedTensors load_model_weights(const std::string& path,
 // The `args` entry of a .pth checkpoint; None for a file without one (a bare state dict, a .safetensors file).
 // Reads only the file's pickle, not its weights.
 c10::IValue load_checkpoint_args(const std::string& path);
-
-// The resolved configuration as a dict for `args`: every setting under its official name, keys in name order, each
-// value as argparse gives it (bool, int, float, str, None for an unset optional, a list of floats).
-c10::IValue config_as_dict(const config::JobConfig& config);
 
 // The file a preempted run writes and --resume auto reads first.
 inline constexpr const char* kLastCheckpointName = "checkpoint-last.pth";

@@ -3,15 +3,12 @@
 // after an epoch.
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <string>
 
 #include "mae/engine/checkpoint_writer.h"
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/optimizer.h"
-
-namespace mae::config {
-class JobConfig;
-}
 
 namespace mae::engine {
 
@@ -29,27 +26,48 @@ struct RunShape {
   int loader_workers = 0;  // data::BatchStream::order_workers()
 };
 
+// What --resume asks for, and what a checkpoint of a position inside an epoch must agree with.
+struct ResumeRequest {
+  std::string resume;       // a checkpoint's path, "auto" (the newest in output_dir, if any), or "": none
+  std::string output_dir;   // where "auto" looks
+  int64_t start_epoch = 0;  // where a run that resumes nothing starts (--start_epoch)
+  int64_t seed = 0;
+  int64_t accum_iter = 1;
+  // Throws a UsageError naming each difference when the checkpoint's recorded architecture (its `args`) is not the
+  // run's; unset: no check.
+  std::function<void(const c10::IValue& checkpoint_args, const std::string& path)> check_architecture;
+};
+
+// Where and when a job's checkpoints are written, and the settings they record.
+struct CheckpointPolicy {
+  std::string output_dir;  // "": no checkpoints
+  int64_t epochs = 0;
+  int64_t save_every = 0;  // checkpoints_due's cadence
+  bool save_last = true;
+  c10::IValue args;        // the run's resolved settings (the checkpoints' `args`)
+};
+
 // --resume PATH, or --resume auto (the newest checkpoint in output_dir, if any): loads the model (strictly), and,
-// unless `weights_only`, the optimizer and scaler state. Returns where to start: config.start_epoch when nothing is
+// unless `weights_only`, the optimizer and scaler state. Returns where to start: request.start_epoch when nothing is
 // resumed, the epoch after the checkpoint's, or the very step a preempted run stopped at (which needs the same seed,
 // `shape` and an --accum_iter that divides the step: a UsageError names what differs).
-TrainingStart resume_training(const config::JobConfig& config, torch::nn::Module& model, Optimizer* optimizer,
+TrainingStart resume_training(const ResumeRequest& request, torch::nn::Module& model, Optimizer* optimizer,
                               GradScaler* scaler, const RunShape& shape, bool weights_only = false);
 
 // Hands the checkpoints due after `epoch` (checkpoints_due) in output_dir to `writer`: the state is copied now, the
 // files are written in the background. Nothing when output_dir is empty or nothing is due.
-void save_epoch_checkpoints(const config::JobConfig& config, int64_t epoch, const torch::nn::Module& model,
+void save_epoch_checkpoints(const CheckpointPolicy& policy, int64_t epoch, const torch::nn::Module& model,
                             const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer);
 
 // A checkpoint of the state after `position` inside an epoch, to output_dir/checkpoint-last.pth (whatever
 // --save_last says, as --resume auto reads that file first): the state is copied now, after the write in flight, and
 // written in the background (--save_interval_minutes). Nothing when there is no output_dir.
-void submit_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+void submit_position_checkpoint(const CheckpointPolicy& policy, const EpochPosition& position,
                                 const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
                                 CheckpointWriter& writer);
 
 // A preempted run's checkpoint: submit_position_checkpoint, and on disk when this returns.
-void save_position_checkpoint(const config::JobConfig& config, const EpochPosition& position,
+void save_position_checkpoint(const CheckpointPolicy& policy, const EpochPosition& position,
                               const torch::nn::Module& model, const Optimizer& optimizer, const GradScaler& scaler,
                               CheckpointWriter& writer);
 

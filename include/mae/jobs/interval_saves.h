@@ -37,13 +37,13 @@ class IntervalSaves {
   bool due() const;
   // Writes the position checkpoint and starts the next interval.
   void save(int64_t epoch, int64_t next_step);
-  // An epoch's checkpoint was written: the next interval starts now.
+  // An epoch's checkpoint was written: the next interval starts now. Nothing when off.
   void restart();
 
  private:
   std::chrono::steady_clock::duration interval_{};
   Write write_;
-  Clock clock_;
+  Clock clock_ = std::chrono::steady_clock::now;
   std::chrono::steady_clock::time_point last_save_{};
 };
 
@@ -52,6 +52,10 @@ class IntervalSaves {
 IntervalSaves position_saves(const config::JobConfig& config, const RunContext& context, const data::BatchStream& loader,
                              const torch::nn::Module& model, const engine::Optimizer& optimizer,
                              const engine::GradScaler& scaler, engine::CheckpointWriter& checkpoints);
+
+// Whether the job writes a checkpoint after `epoch` (checkpoints_due, and an --output_dir): only then does the
+// interval restart at the epoch's end, on every rank alike.
+bool writes_epoch_checkpoint(const config::JobConfig& config, int64_t epoch);
 
 // Where a run stands after `step` batches of `epoch`, with the shape a resume must match.
 engine::EpochPosition epoch_position(const config::JobConfig& config, const RunContext& context,

@@ -9,6 +9,7 @@
 #include "mae/engine/runtime_info.h"
 #include "mae/io/atomic_file.h"
 #include "mae/io/folder_lock.h"
+#include "mae/jobs/job_options.h"
 #include "mae/util/allocator.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -41,7 +42,7 @@ int run_app(const Program& program, config::Settings& settings, int argc, const 
 
 int run_job(const Program& program, config::JobConfig& config, int argc, const char* const* argv, const JobBody& job) {
   return run_app(program, config, argc, argv, [&] {
-    const distributed::LaunchEnv launch = distributed::detect_launch_env(config, distributed::process_environment());
+    const distributed::LaunchEnv launch = distributed::detect_launch_env(jobs::launch_settings(config), distributed::process_environment());
     log::configure(launch.rank, launch.world_size);
     std::optional<io::FolderLock> one_job_per_folder;  // held until the job ends, however it ends
     if (!config.output_dir.empty() && launch.rank == 0) {

@@ -4,12 +4,13 @@
 #include <torch/torch.h>
 
 #include "mae/config/job_config.h"
-#include "mae/engine/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/optimizer.h"
 #include "mae/engine/param_groups.h"
 #include "mae/io/pth_file.h"
 #include "mae/io/safetensors.h"
+#include "mae/jobs/architecture_settings.h"
+#include "mae/jobs/config_args.h"
 #include "mae/models/factory.h"
 #include "mae/models/mae.h"
 #include "mae/models/vit.h"
@@ -22,6 +23,7 @@ using mae::config::ClassifierConfig;
 using mae::config::FinetuneConfig;
 using mae::config::PretrainConfig;
 using namespace mae::engine;
+using namespace mae::jobs;
 
 // A narrow 32-px model described by flags on top of mae_vit_tiny_patch4.
 PretrainConfig custom_pretrain() {

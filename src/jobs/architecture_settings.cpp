@@ -1,4 +1,4 @@
-#include "mae/engine/architecture_settings.h"
+#include "mae/jobs/architecture_settings.h"
 
 #include <algorithm>
 #include <array>
@@ -9,12 +9,13 @@
 #include "mae/config/job_config.h"
 #include "mae/config/tool_configs.h"
 #include "mae/engine/checkpoint.h"
+#include "mae/jobs/config_args.h"
 #include "mae/models/factory.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
 
 using models::EncoderOptions;
@@ -174,11 +175,11 @@ std::optional<InferredEncoder> encoder_from_weights(const models::NamedTensors& 
 }
 
 c10::IValue architecture_args_of(const std::string& path, const config::JobConfig& config) {
-  c10::IValue args = load_checkpoint_args(path);
+  c10::IValue args = engine::load_checkpoint_args(path);
   if (recorded_encoder(args)) {
     return args;
   }
-  const auto inferred = encoder_from_weights(load_model_weights(path, io::PthContents::metadata_only), config);
+  const auto inferred = encoder_from_weights(engine::load_model_weights(path, io::PthContents::metadata_only), config);
   if (!inferred) {
     return args;
   }
@@ -328,4 +329,4 @@ void check_same_architecture(const c10::IValue& checkpoint_args, const config::J
   }
 }
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

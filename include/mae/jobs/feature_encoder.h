@@ -10,7 +10,7 @@ namespace mae::config {
 class ClassifierConfig;
 }
 
-namespace mae::engine {
+namespace mae::jobs {
 
 // The encoder of `path`: our pre-training, fine-tuning or probing checkpoints, the official released files (a bare
 // {'model': ...} whose shape is read from the weights), a state dict or a .safetensors file. The architecture is
@@ -28,4 +28,4 @@ models::VisionTransformer feature_encoder_of(const models::MaeOptions& mae);
 // `encoder`, which has the same encoder shape.
 void copy_encoder_weights(models::MaskedAutoencoderViTImpl& mae, models::VisionTransformerImpl& encoder);
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

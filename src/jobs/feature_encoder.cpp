@@ -1,4 +1,4 @@
-#include "mae/engine/feature_encoder.h"
+#include "mae/jobs/feature_encoder.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -6,14 +6,14 @@
 #include <algorithm>
 
 #include "mae/config/job_config.h"
-#include "mae/engine/architecture_settings.h"
+#include "mae/jobs/architecture_settings.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/models/pos_embed.h"
 #include "mae/models/state_dict.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
-namespace mae::engine {
+namespace mae::jobs {
 namespace {
 
 bool has(const models::NamedTensors& weights, const std::string& name) {
@@ -36,7 +36,7 @@ bool encoder_weight(const std::string& name) {
 }  // namespace
 
 models::VisionTransformer load_feature_encoder(const std::string& path, config::ClassifierConfig& frame) {
-  models::NamedTensors weights = load_model_weights(path);
+  models::NamedTensors weights = engine::load_model_weights(path);
   if (!has(weights, "patch_embed.proj.weight") || !has(weights, "blocks.0.attn.qkv.weight")) {
     throw UsageError(text("'", path, "' is not an MAE or ViT checkpoint: it has no patch_embed.proj.weight and "
                           "blocks.0.attn.qkv.weight (its keys: ", first_keys(weights), ")"));
@@ -89,4 +89,4 @@ void copy_encoder_weights(models::MaskedAutoencoderViTImpl& mae, models::VisionT
   }
 }
 
-}  // namespace mae::engine
+}  // namespace mae::jobs

@@ -18,7 +18,7 @@ class PretrainConfig;
 class ClassifierConfig;
 }  // namespace mae::config
 
-namespace mae::engine {
+namespace mae::jobs {
 
 // --model's MAE architecture, overridden by the settings given; fills the unset ones in `config`.
 models::MaeOptions resolve_mae_architecture(config::PretrainConfig& config);
@@ -65,4 +65,4 @@ models::MaeOptions resolve_visualize_architecture(const config::VisualizeConfig&
 void check_same_architecture(const c10::IValue& checkpoint_args, const config::JobConfig& config,
                              const std::string& path);
 
-}  // namespace mae::engine
+}  // namespace mae::jobs
