@@ -3,7 +3,7 @@
 RandomResizedCrop(size, scale=(0.2, 1.0), bicubic) + RandomHorizontalFlip + ToTensor + Normalize, a DataLoader with
 the same batch size and number of worker processes, median images/s over timed epochs after one warm-up epoch.
 
-Usage: bench_data.py DATA_DIR [--workers N] [--batch_size B] [--input_size S] [--epochs E]
+Usage: bench_data.py DATA_DIR [--num_workers N] [--batch_size B] [--input_size S] [--epochs E]
 """
 import argparse
 import pathlib
@@ -31,7 +31,7 @@ class Files(torch.utils.data.Dataset):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('data')
-    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--num_workers', type=int, default=1)
     parser.add_argument('--batch_size', type=int, default=64)
     parser.add_argument('--input_size', type=int, default=224)
     parser.add_argument('--epochs', type=int, default=3)
@@ -42,7 +42,7 @@ def main():
                            T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
     dataset = Files(args.data, transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True,
-                                         num_workers=args.workers, persistent_workers=args.workers > 0)
+                                         num_workers=args.num_workers, persistent_workers=args.num_workers > 0)
     rates = []
     for epoch in range(args.epochs + 1):
         start = time.perf_counter()
@@ -50,9 +50,9 @@ def main():
         if epoch > 0:
             rates.append(images / (time.perf_counter() - start))
     rate = statistics.median(rates)
-    print(f'torchvision data pipeline: {len(dataset)} images, {args.workers} worker process(es), input '
+    print(f'torchvision data pipeline: {len(dataset)} images, {args.num_workers} worker process(es), input '
           f'{args.input_size}: {rate:.0f} images/s (median of {args.epochs} epochs), '
-          f'{rate / max(args.workers, 1):.0f} images/s per worker')
+          f'{rate / max(args.num_workers, 1):.0f} images/s per worker')
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ namespace {
 constexpr std::string_view kUsage =
     "mae-cpp benchmarks\n"
     "Usage: mae_bench step [--job pretrain|finetune|linprobe|inference] [--model NAME] ... (mae_bench step --help)\n"
-    "       mae_bench data --data FOLDER [--workers N] ...                             (mae_bench data --help)\n"
+    "       mae_bench data --data_path FOLDER [--num_workers N] ...                     (mae_bench data --help)\n"
     "See docs/BENCHMARKS.md.\n";
 
 int bench_step(int argc, const char* const* argv) {
@@ -38,12 +38,12 @@ int bench_step(int argc, const char* const* argv) {
           config.batch_size = std::min(config.batch_size, 2);
         }
         mae::jobs::BatchSource batches;
-        if (!config.data.empty()) {
+        if (!config.data_path.empty()) {
 #ifdef MAE_WITH_DATA
           batches = mae::jobs::loader_batches(config);
 #else
                                 throw mae::UsageError(
-                                    "--data: this build has no data layer (configured with -DMAE_WITH_DATA=OFF)");
+                                    "--data_path: this build has no data layer (configured with -DMAE_WITH_DATA=OFF)");
 #endif
         }
         const auto result = mae::jobs::run_step_bench(config, batches);
@@ -56,13 +56,13 @@ int bench_data(int argc, const char* const* argv) {
   mae::config::DataBenchConfig config;
   return mae::apps::run_app(
       {"mae_bench data", "Images/s of the pre-training input pipeline",
-       "Example: mae_bench data --data data/bench --workers 2\nMore: docs/BENCHMARKS.md\n"},
+       "Example: mae_bench data --data_path data/bench --num_workers 2\nMore: docs/BENCHMARKS.md\n"},
       config, argc, argv, [&] {
         const auto r = mae::jobs::run_data_bench(config);
-        std::cout << mae::text("mae-cpp data pipeline: ", r.images, " images, ", config.workers, " worker thread(s), ",
+        std::cout << mae::text("mae-cpp data pipeline: ", r.images, " images, ", config.num_workers, " worker thread(s), ",
                                "input ", config.input_size, ": ", static_cast<int64_t>(r.median_images_per_second),
                                " images/s (median of ", r.timed_epochs, " epochs), ",
-                               static_cast<int64_t>(r.median_images_per_second / std::max(config.workers, 1)),
+                               static_cast<int64_t>(r.median_images_per_second / std::max(config.num_workers, 1)),
                                " images/s per thread\n");
       });
 }

@@ -95,8 +95,10 @@ void StepBenchConfig::describe(std::vector<Field>& f) {
   f.emplace_back("warmup", &warmup, "Untimed steps first").at_least(0);
   f.emplace_back("iters", &iters, "Timed steps (the median is reported)").at_least(1);
   f.push_back(mask_ratio_field(&mask_ratio));
-  f.emplace_back("data", &data, "Image folder: feed the steps through the real loader ('': one synthetic batch)");
-  f.emplace_back("num_workers", &num_workers, "Loader threads with --data").at_least(0);
+  f.emplace_back("data_path", &data_path, "Image folder: feed the steps through the real loader ('': one synthetic "
+                                          "batch)")
+      .formerly("data");
+  f.emplace_back("num_workers", &num_workers, "Loader threads with --data_path").at_least(0);
   f.emplace_back("peak_tflops", &peak_tflops, "The device's peak TFLOP/s for the precision, to report the MFU")
       .at_least(0);
   f.emplace_back("seed", &seed, "Seed of the weights and synthetic data").at_least(0);
@@ -107,8 +109,10 @@ void StepBenchConfig::describe(std::vector<Field>& f) {
 }
 
 void DataBenchConfig::describe(std::vector<Field>& f) {
-  f.emplace_back("data", &data, "Folder of images, or tar shards (docs/data.md)").non_empty();
-  f.emplace_back("workers", &workers, "Loader worker threads (0: in the calling thread)").at_least(0);
+  f.emplace_back("data_path", &data_path, "Folder of images, or tar shards (docs/data.md)").non_empty().formerly("data");
+  f.emplace_back("num_workers", &num_workers, "Loader worker threads (0: in the calling thread)")
+      .at_least(0)
+      .formerly("workers");
   f.emplace_back("batch_size", &batch_size, "Images per batch").at_least(1);
   f.emplace_back("input_size", &input_size, "Output size").at_least(1);
   f.emplace_back("epochs", &epochs, "Timed passes over the folder").at_least(1);

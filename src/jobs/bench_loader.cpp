@@ -35,10 +35,10 @@ BatchSource loader_batches(const config::StepBenchConfig& o) {
   loader_options.num_workers = o.num_workers;
   loader_options.pin_memory = o.device.starts_with("cuda");
   loader_options.seed = static_cast<uint64_t>(o.seed);
-  auto loader = std::make_shared<data::DataLoader>(data::ImageFolder::without_labels(o.data),
+  auto loader = std::make_shared<data::DataLoader>(data::ImageFolder::without_labels(o.data_path),
                                                    transform_for(o.job, o.input_size), loader_options);
   if (loader->batches_per_epoch() == 0) {
-    throw UsageError(text("--data ", o.data, " has fewer images than --batch_size ", o.batch_size));
+    throw UsageError(text("--data_path ", o.data_path, " has fewer images than --batch_size ", o.batch_size));
   }
   auto epoch = std::make_shared<int64_t>(0);
   loader->start_epoch(*epoch);
@@ -56,21 +56,21 @@ DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
   using Clock = std::chrono::steady_clock;
   std::unique_ptr<data::BatchStream> loader;
   int64_t images_in_data = 0;
-  if (data::is_shard_spec(config.data)) {  // an epoch of every sample, in full batches, as training reads shards
+  if (data::is_shard_spec(config.data_path)) {  // an epoch of every sample, in full batches, as training reads shards
     data::ShardLoaderOptions options;
     options.batch_size = config.batch_size;
-    options.num_workers = config.workers;
+    options.num_workers = config.num_workers;
     options.shuffle_buffer = config.shuffle_buffer;
-    auto shards = std::make_unique<data::ShardLoader>(data::expand_shard_spec(config.data),
+    auto shards = std::make_unique<data::ShardLoader>(data::expand_shard_spec(config.data_path),
                                                       data::pretrain_transform(config.input_size), options);
     images_in_data = shards->samples_per_epoch();
     loader = std::move(shards);
   } else {
-    auto dataset = data::ImageFolder::without_labels(config.data);
+    auto dataset = data::ImageFolder::without_labels(config.data_path);
     images_in_data = static_cast<int64_t>(dataset.size());
     data::LoaderOptions options;
     options.batch_size = config.batch_size;
-    options.num_workers = config.workers;
+    options.num_workers = config.num_workers;
     options.drop_last = false;
     loader = std::make_unique<data::DataLoader>(dataset, data::pretrain_transform(config.input_size), options);
   }

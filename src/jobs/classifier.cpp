@@ -21,6 +21,7 @@
 #include "mae/jobs/job_options.h"
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/preemption.h"
+#include "mae/jobs/recipes.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/models/autocast_scope.h"
@@ -211,15 +212,14 @@ void run_finetuning(const config::FinetuneConfig& settings, const distributed::L
   augmentation.in_chans = *config.in_chans;
   recipe.train_transform = data::finetune_train_transform(augmentation);
   recipe.eval_transform = data::eval_transform(config.input_size, *config.in_chans);
-  recipe.head_init_std = 2e-5;
+  recipe.head_init_std = kFinetuneHeadInitStd;
   recipe.prepare = [blocks = config.finetune_blocks](models::VisionTransformerImpl& model) {
     if (blocks) {  // partial fine-tuning: layer decay then covers only what stays trainable
       models::freeze_all_but_last_blocks(model, *blocks);
     }
   };
-  const auto depth = recipe.architecture.encoder.depth;
-  recipe.make_optimizer = [&config, depth](models::VisionTransformerImpl& model, double lr) {
-    return std::make_unique<engine::AdamW>(engine::layer_decay_groups(model, depth, config.weight_decay, config.layer_decay), lr);
+  recipe.make_optimizer = [&config](models::VisionTransformerImpl& model, double lr) {
+    return finetune_optimizer(model, config.weight_decay, config.layer_decay, lr);
   };
   const bool mixup_active = config.mixup > 0 || config.cutmix > 0 || config.cutmix_minmax.has_value();
   if (mixup_active) {
@@ -267,13 +267,10 @@ void run_linear_probing(const config::LinprobeConfig& settings, const distribute
   recipe.architecture.drop_path_rate = 0.0;  // main_linprobe.py builds the model without drop path
   recipe.train_transform = data::linprobe_train_transform(config.input_size, *config.in_chans);
   recipe.eval_transform = data::eval_transform(config.input_size, *config.in_chans);
-  recipe.head_init_std = 0.01;
-  recipe.prepare = [](models::VisionTransformerImpl& model) {
-    model.use_linear_probe_head();
-    models::freeze_all_but_head(model);
-  };
+  recipe.head_init_std = kLinprobeHeadInitStd;
+  recipe.prepare = prepare_linear_probe;
   recipe.make_optimizer = [&config](models::VisionTransformerImpl& model, double lr) {
-    return std::make_unique<engine::Lars>(engine::linear_probe_groups(*model.probe_head, config.weight_decay), lr);
+    return linprobe_optimizer(model, config.weight_decay, lr);
   };
   recipe.criterion = [](const at::Tensor& logits, const at::Tensor& labels) {
     return at::cross_entropy_loss(logits, labels);

@@ -14,6 +14,7 @@
 #include "mae/jobs/job_data.h"
 #include "mae/jobs/knn_monitor.h"
 #include "mae/jobs/preemption.h"
+#include "mae/jobs/recipes.h"
 #include "mae/jobs/run_context.h"
 #include "mae/jobs/train_one_epoch.h"
 #include "mae/models/autocast_scope.h"
@@ -47,11 +48,11 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   const distributed::DataParallel parallel = distributed::make_data_parallel(*model, context.communicator, context.grad_compression);
   const double lr = log_learning_rate(config, context.world_size());
 
-  engine::AdamW optimizer(engine::weight_decay_groups(*model, config.weight_decay), lr, {0.9, 0.95});
+  const std::unique_ptr<engine::Optimizer> optimizer = pretrain_optimizer(*model, config.weight_decay, lr);
   engine::GradScaler scaler(context.precision.loss_scaling);
-  TrainingStep training_step(optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
+  TrainingStep training_step(*optimizer, scaler, parallel, {config.accum_iter, std::nullopt});
   const engine::TrainingStart start =
-      engine::resume_training(resume_request(config), *model, &optimizer, &scaler,
+      engine::resume_training(resume_request(config), *model, optimizer.get(), &scaler,
                               {loader.batches_per_epoch(), context.world_size(), loader.order_workers()});
   const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
                             static_cast<double>(config.epochs)};
@@ -64,7 +65,7 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, "pretrain");
-  IntervalSaves saves = position_saves(config, context, loader, *model, optimizer, scaler, checkpoints);
+  IntervalSaves saves = position_saves(config, context, loader, *model, *optimizer, scaler, checkpoints);
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
   for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
@@ -81,10 +82,10 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
     if (stats.stopped_after) {
       stop_with_position_checkpoint(config, context, parallel,
                                     epoch_position(config, context, loader, epoch, *stats.stopped_after), *model,
-                                    optimizer, scaler, checkpoints);
+                                    *optimizer, scaler, checkpoints);
     }
     if (context.main_process()) {
-      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, optimizer, scaler, checkpoints);
+      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, *optimizer, scaler, checkpoints);
     }
     if (writes_epoch_checkpoint(config, epoch)) {
       saves.restart();

@@ -13,14 +13,15 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "mae/config/job_config.h"
 #include "mae/distributed/device_binding.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/grad_scaler.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/optimizer.h"
-#include "mae/engine/param_groups.h"
 #include "mae/engine/peak_memory.h"
 #include "mae/engine/step_profiler.h"
+#include "mae/jobs/recipes.h"
 #include "mae/jobs/training_step.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/models/factory.h"
@@ -59,7 +60,8 @@ struct StepParts {
   }
 };
 
-// engine_pretrain.train_one_epoch's step: MAE loss, backward, AdamW (betas 0.9, 0.95) over the weight-decay groups.
+// engine_pretrain.train_one_epoch's step: MAE loss, backward, and main_pretrain.py's optimizer (jobs/recipes) at the
+// official default weight decay.
 PreparedStep pretrain_step(const models::MaeOptions& architecture, const config::StepBenchConfig& o, const at::Device& device,
                            const engine::Precision& precision) {
   struct Owner {
@@ -69,9 +71,7 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const config:
   auto owner = std::make_shared<Owner>(Owner{models::MaskedAutoencoderViT(architecture), {}});
   owner->model->set_grad_checkpointing(o.grad_checkpointing);
   owner->model->to(device);
-  owner->parts.prepare(std::make_unique<engine::AdamW>(engine::weight_decay_groups(*owner->model, 0.05), 1.5e-4,
-                                                       std::array<double, 2>{0.9, 0.95}),
-                       precision);
+  owner->parts.prepare(pretrain_optimizer(*owner->model, config::PretrainConfig().weight_decay, 1.5e-4), precision);
   const double mask_ratio = o.mask_ratio;
   const std::optional<at::ScalarType> autocast = precision.autocast;
   Step step = [owner, mask_ratio, device, autocast](const at::Tensor& images, const at::Tensor&) {
@@ -85,8 +85,9 @@ PreparedStep pretrain_step(const models::MaeOptions& architecture, const config:
   return {step, 3.0 * models::mae_forward_flops(architecture, mask_ratio), owner};
 }
 
-// engine_finetune.train_one_epoch's step (no mixup): label-smoothing cross-entropy, AdamW over layer-decay groups;
-// linear probing: BN + Linear head on the frozen encoder, LARS; inference: eval-mode forward without autograd.
+// engine_finetune.train_one_epoch's step (no mixup): label-smoothing cross-entropy and main_finetune.py's optimizer;
+// linear probing: main_linprobe.py's head and optimizer on the frozen encoder; both from jobs/recipes at the official
+// default settings. Inference: eval-mode forward without autograd.
 PreparedStep classifier_step(const models::VitOptions& architecture, const config::StepBenchConfig& o,
                              const at::Device& device, const engine::Precision& precision) {
   struct Owner {
@@ -98,15 +99,12 @@ PreparedStep classifier_step(const models::VitOptions& architecture, const confi
   const double forward = models::vit_forward_flops(architecture);
   double flops = forward;
   if (o.job == "finetune") {
-    owner->parts.prepare(std::make_unique<engine::AdamW>(
-                             engine::layer_decay_groups(model, architecture.encoder.depth, 0.05, 0.75), 1e-3),
-                         precision);
+    const config::FinetuneConfig defaults;
+    owner->parts.prepare(finetune_optimizer(model, defaults.weight_decay, defaults.layer_decay, 1e-3), precision);
     flops = 3.0 * forward;
   } else if (o.job == "linprobe") {
-    model.use_linear_probe_head();
-    models::freeze_all_but_head(model);
-    owner->parts.prepare(std::make_unique<engine::Lars>(engine::linear_probe_groups(*model.probe_head, 0.0), 0.1),
-                         precision);
+    prepare_linear_probe(model);
+    owner->parts.prepare(linprobe_optimizer(model, config::LinprobeConfig().weight_decay, 0.1), precision);
     // The frozen encoder runs forward only; the head's backward is negligible.
     flops = forward + 2.0 * 2.0 * static_cast<double>(architecture.encoder.embed_dim * architecture.num_classes);
   } else {
@@ -224,7 +222,7 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
       {"precision", r.precision},
       {"grad_checkpointing", o.grad_checkpointing},
       {"device", r.device},
-      {"data", o.data.empty() ? "synthetic" : o.data},
+      {"data", o.data_path.empty() ? "synthetic" : o.data_path},
       {"threads", r.threads},
       {"architecture",
        {{"patch_size", e.patch_size},
@@ -251,7 +249,7 @@ std::string to_json(const config::StepBenchConfig& o, const StepBenchResult& r) 
 std::string describe(const config::StepBenchConfig& o, const StepBenchResult& r) {
   return text("mae-cpp ", o.job, " step, ", o.model, " at ", o.input_size, " px, batch ", o.batch_size, ", ",
               r.precision, o.grad_checkpointing ? ", grad checkpointing" : "", " on ", r.device, " (", r.threads, " threads), ",
-              o.data.empty() ? "synthetic data" : "data from " + o.data, ":\n", "  step time ",
+              o.data_path.empty() ? "synthetic data" : "data from " + o.data_path, ":\n", "  step time ",
               fixed(r.median_step_seconds * 1e3, 1), " ms (median of ", o.iters, " after ", o.warmup, " warm-up), ",
               fixed(r.images_per_second, 2), " images/s\n", "  model FLOPs ", fixed(r.flops_per_image / 1e9, 2),
               " GFLOP/image, achieved ", fixed(r.achieved_flops / 1e12, 3), " TFLOP/s",

@@ -166,8 +166,15 @@ TEST(CommandLine, ToolSettingsTakeListsAndUnsetFlagsThroughTheSameFrame) {
   EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--device", "gpu"}),
             "invalid value for device: 'gpu' (use cpu, cuda or cuda:N)");
   EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--amp", "fp8"}), parse_error<PretrainConfig>({"--amp", "fp8"}));
-  EXPECT_EQ(parse_error<mae::config::DataBenchConfig>({"--data", "d", "--workers", "-1"}),
-            "invalid value for workers: -1 (must be >= 0)");
+  EXPECT_EQ(parse_error<mae::config::DataBenchConfig>({"--data_path", "d", "--num_workers", "-1"}),
+            "invalid value for num_workers: -1 (must be >= 0)");
+  // mae_bench's former spellings, refused with the names every other program uses.
+  EXPECT_EQ(parse_error<mae::config::DataBenchConfig>({"--data", "d"}),
+            "--data is now --data_path, the name every mae-cpp program uses");
+  EXPECT_EQ(parse_error<mae::config::DataBenchConfig>({"--data_path", "d", "--workers", "2"}),
+            "--workers is now --num_workers, the name every mae-cpp program uses");
+  EXPECT_EQ(parse_error<mae::config::StepBenchConfig>({"--data", "d"}),
+            "--data is now --data_path, the name every mae-cpp program uses");
 }
 
 }  // namespace

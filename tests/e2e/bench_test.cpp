@@ -57,7 +57,7 @@ TEST(StepBench, RealDataGoesThroughTheLoaderAndBadOptionsAreNamed) {
     cv::imwrite((dir / (std::to_string(i) + ".jpg")).string(), image);
   }
   const auto real = run_command(bench() + " step --job pretrain --model mae_vit_tiny_patch4 --input_size 16 "
-                                "--batch_size 4 --warmup 1 --iters 3 --num_workers 1 --data " +
+                                "--batch_size 4 --warmup 1 --iters 3 --num_workers 1 --data_path " +
                                 shell_quote(dir.path().string()));
   ASSERT_EQ(real.exit_code, 0) << real.output;
   EXPECT_NE(real.output.find("data from " + dir.path().string()), std::string::npos) << real.output;

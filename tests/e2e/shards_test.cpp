@@ -102,9 +102,9 @@ TEST(Shards, PackedFolderTrainsFromItsShards) {
                                   " --output_dir " + shell_quote((dir / "probed").string()));
   ASSERT_EQ(probed.exit_code, 0) << probed.output;
 
-  const auto bench = run_command(mae::test::app("mae_bench") + " data --data " +
+  const auto bench = run_command(mae::test::app("mae_bench") + " data --data_path " +
                                  shell_quote((dir / "shards" / "train").string()) +
-                                 " --workers 2 --batch_size 2 --input_size 32 --epochs 1");
+                                 " --num_workers 2 --batch_size 2 --input_size 32 --epochs 1");
   ASSERT_EQ(bench.exit_code, 0) << bench.output;
   EXPECT_NE(bench.output.find("12 images, 2 worker thread(s)"), std::string::npos) << bench.output;
 }

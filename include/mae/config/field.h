@@ -32,6 +32,7 @@ struct Field {
   std::string pattern;       // a string must match this regular expression (whole) ...
   std::string pattern_hint;  // ... which this says in words: "cpu, cuda or cuda:N"
   bool required_non_empty = false;
+  std::string former_name;  // a spelling this setting had before: refused, naming the current one
 
   Field& at_least(double bound) {
     min = bound;
@@ -65,6 +66,10 @@ struct Field {
   }
   Field& non_empty() {
     required_non_empty = true;
+    return *this;
+  }
+  Field& formerly(std::string name) {
+    former_name = std::move(name);
     return *this;
   }
 

@@ -88,7 +88,7 @@ class StepBenchConfig : public Settings {
   int warmup = 2;
   int iters = 5;
   double mask_ratio = 0.75;
-  std::string data;  // an image folder: the real threaded loader instead of synthetic batches
+  std::string data_path;  // an image folder or shards: the real threaded loader instead of synthetic batches
   int num_workers = 2;
   double peak_tflops = 0.0;  // the device's peak for the precision, for the MFU; 0: not reported
   int seed = 0;
@@ -104,8 +104,8 @@ class StepBenchConfig : public Settings {
 // mae_bench data: images/s of the pre-training input pipeline.
 class DataBenchConfig : public Settings {
  public:
-  std::string data;
-  int workers = 1;
+  std::string data_path;
+  int num_workers = 1;
   int batch_size = 64;
   int input_size = 224;
   int epochs = 3;

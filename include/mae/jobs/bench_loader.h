@@ -1,5 +1,5 @@
 #pragma once
-// mae_bench's input side: `step --data` feeds the step benchmark from the real threaded loader, and `data` times the
+// mae_bench's input side: `step --data_path` feeds the step benchmark from the real threaded loader, and `data` times the
 // pre-training input pipeline alone. Apart from step_bench because it needs the data layer (OpenCV), which the
 // -DMAE_WITH_DATA=OFF build leaves out.
 #include <cstdint>

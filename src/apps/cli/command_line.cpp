@@ -136,6 +136,11 @@ std::string conversion_message(const std::string& what, const std::vector<config
   }
   std::string name = arg.substr(arg.find_first_not_of('-'));
   name = name.substr(0, name.find('='));
+  for (const auto& field : fields) {
+    if (!field.former_name.empty() && field.former_name == name) {
+      throw UsageError(text("--", name, " is now --", field.name, ", the name every mae-cpp program uses"));
+    }
+  }
   const std::string suggestion = closest_match(name, known_flags(fields));
   throw UsageError(
       text("unknown flag '", arg, "'", suggestion.empty() ? "" : text(" (did you mean '--", suggestion, "'?)")));
