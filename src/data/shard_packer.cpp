@@ -1,8 +1,5 @@
 #include "mae/data/shard_packer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -26,6 +23,7 @@
 #include "mae/data/image_io.h"
 #include "mae/data/resample.h"
 #include "mae/data/tar_writer.h"
+#include "mae/util/atomic_write.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
@@ -187,37 +185,10 @@ class OrderedPool {
   std::vector<std::thread> workers_;
 };
 
-std::string temporary_name(const fs::path& path) {
-  return text(path.string(), ".tmp.", ::getpid());
-}
-
-// fsync of a file or folder by path: a file written through a stream and closed, or the folder after a rename.
-void sync_path(const fs::path& path, bool folder) {
-  const int fd = ::open(path.c_str(), folder ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) {
-    throw IoError(text("cannot open '", path.string(), "' to flush it to disk: ", std::strerror(errno)));
-  }
-  const int result = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (result != 0 && !(folder && (error == EINVAL || error == EBADF))) {  // some filesystems cannot sync folders
-    throw IoError(text("cannot flush '", path.string(), "' to disk: ", std::strerror(error)));
-  }
-}
-
-void publish(const fs::path& temporary, const fs::path& path) {
-  sync_path(temporary, false);
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    throw IoError(text("cannot rename '", temporary.string(), "' to '", path.string(), "': ", error.message()));
-  }
-}
-
 // A file under its temporary name, removed unless it was published.
 class TemporaryFile {
  public:
-  explicit TemporaryFile(fs::path path) : path_(std::move(path)), temporary_(temporary_name(path_)) {
+  explicit TemporaryFile(fs::path path) : path_(std::move(path)), temporary_(temporary_name(path_.string())) {
     file_.open(temporary_, std::ios::binary | std::ios::trunc);
     if (!file_) {
       throw IoError(text("cannot create '", temporary_.string(), "': ", std::strerror(errno),
@@ -243,7 +214,7 @@ class TemporaryFile {
     if (!file_) {
       throw IoError(text("cannot write '", temporary_.string(), "' (disk full?)"));
     }
-    data::publish(temporary_, path_);
+    rename_durably(temporary_.string(), path_.string());
     published_ = true;
   }
 
@@ -301,7 +272,7 @@ class ShardSequence {
     std::snprintf(number, sizeof number, "%06zu", shards_.size());
     shard.name = text(prefix_, "-", number, ".tar");
     file_ = std::make_unique<TemporaryFile>(folder_ / shard.name);
-    writer_ = std::make_unique<TarWriter>(file_->stream(), temporary_name(folder_ / shard.name));
+    writer_ = std::make_unique<TarWriter>(file_->stream(), temporary_name((folder_ / shard.name).string()));
     shards_.push_back(shard);
   }
   fs::path folder_;
@@ -333,7 +304,7 @@ void write_index(const PackedSplit& split) {
   TemporaryFile file(fs::path(split.folder) / "index.json");
   file.stream() << index.dump(2) << "\n";
   file.publish();
-  sync_path(split.folder, true);  // the renames of the shards and the index
+  sync_to_disk(split.folder, true);  // the renames of the shards and the index
 }
 
 struct SplitPlan {

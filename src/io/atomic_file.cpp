@@ -13,27 +13,15 @@
 #include <regex>
 #include <vector>
 
+#include "mae/util/atomic_write.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
 namespace mae::io {
-namespace {
-
-// Makes a rename in `path`'s folder durable.
-void sync_folder_of(const std::string& path) {
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  const int directory = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory >= 0) {
-    ::fsync(directory);
-    ::close(directory);
-  }
-}
-
-}  // namespace
 
 AtomicFile::AtomicFile(std::string path)
     : path_(std::move(path)),
-      temporary_(text(path_, ".tmp.", ::getpid())),
+      temporary_(temporary_name(path_)),
       fd_(::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {
   if (fd_ < 0) {
     throw IoError(text("cannot create '", temporary_, "': ", std::strerror(errno)));
@@ -67,18 +55,14 @@ void AtomicFile::write(const void* data, std::size_t size) {
 }
 
 void AtomicFile::commit() {
-  if (::fsync(fd_) != 0) {
-    throw IoError(text("cannot flush '", temporary_, "' to disk: ", std::strerror(errno)));
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    throw IoError(text("cannot write '", temporary_, "': ", std::strerror(errno)));
   }
-  ::close(fd_);
   fd_ = -1;
-  std::error_code error;
-  std::filesystem::rename(temporary_, path_, error);
-  if (error) {
-    throw IoError(text("cannot move '", temporary_, "' to '", path_, "': ", error.message()));
-  }
+  rename_durably(temporary_, path_);
   committed_ = true;
-  sync_folder_of(path_);
+  sync_to_disk(std::filesystem::path(path_).parent_path().string(), true);
 }
 
 namespace {
@@ -133,7 +117,7 @@ RemovedFiles remove_stale_temporaries(const std::string& folder) {
 }
 
 void link_or_copy_atomically(const std::string& from, const std::string& to) {
-  const std::string temporary = text(to, ".tmp.", ::getpid());
+  const std::string temporary = temporary_name(to);
   std::error_code stale;
   std::filesystem::remove(temporary, stale);
   if (::link(from.c_str(), temporary.c_str()) != 0) {
@@ -147,7 +131,7 @@ void link_or_copy_atomically(const std::string& from, const std::string& to) {
     std::filesystem::remove(temporary, ignored);
     throw IoError(text("cannot move '", temporary, "' to '", to, "': ", error.message()));
   }
-  sync_folder_of(to);
+  sync_to_disk(std::filesystem::path(to).parent_path().string(), true);
 }
 
 }  // namespace mae::io
