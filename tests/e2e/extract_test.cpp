@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 
+#include "mae/config/tool_configs.h"
 #include "mae/data/image_folder.h"
 #include "mae/data/image_io.h"
 #include "mae/data/pipelines.h"
@@ -17,6 +18,7 @@
 #include "mae/engine/checkpoint.h"
 #include "mae/io/safetensors.h"
 #include "mae/jobs/extract.h"
+#include "mae/jobs/feature_file.h"
 #include "mae/models/mae.h"
 #include "mae/models/state_dict.h"
 #include "support/loopback_job.h"

@@ -9,7 +9,7 @@
 #include "mae/config/job_config.h"
 #include "mae/data/image_folder.h"
 #include "mae/engine/knn.h"
-#include "mae/jobs/extract.h"
+#include "mae/jobs/feature_extraction.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/mae.h"
 
