@@ -1,9 +1,7 @@
 #include "mae/jobs/classifier.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 
-#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -11,24 +9,19 @@
 #include "mae/data/mixup.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"
-#include "mae/engine/lr_schedule.h"
-#include "mae/engine/metric_logger.h"
 #include "mae/engine/pretrained.h"
 #include "mae/engine/training_state.h"
-#include "mae/jobs/evaluate.h"
 #include "mae/jobs/architecture_settings.h"
-#include "mae/jobs/interval_saves.h"
-#include "mae/jobs/job_options.h"
+#include "mae/jobs/epoch_loop.h"
+#include "mae/jobs/evaluate.h"
 #include "mae/jobs/job_data.h"
-#include "mae/jobs/preemption.h"
+#include "mae/jobs/job_options.h"
 #include "mae/jobs/recipes.h"
 #include "mae/jobs/run_context.h"
-#include "mae/jobs/train_one_epoch.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/models/vit.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
-#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
@@ -106,71 +99,46 @@ void run_classifier(const config::ClassifierConfig& config, const distributed::L
                    fixed(stats.acc1, 1), "%"));
     return;
   }
-  const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
-                            static_cast<double>(config.epochs)};
-  std::optional<engine::TensorBoardWriter> tensorboard;  // not for --eval, as the reference
-  if (context.main_process() && !config.log_dir.empty()) {
-    tensorboard.emplace(config.log_dir);
-  }
-  engine::CheckpointWriter checkpoints;  // rank 0's files, written while training and evaluation go on
-  const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
-  const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, recipe.job);
-  IntervalSaves saves = position_saves(config, context, train_loader, *model, *optimizer, scaler, checkpoints);
-  log::info(text("Start training for ", config.epochs, " epochs"));
-  const auto start_time = std::chrono::steady_clock::now();
   double max_accuracy = 0.0;
-  for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
-    // engine_finetune.train_one_epoch: mixup on the batch, then the criterion on the logits.
-    const EpochStats train = train_one_epoch(
-        *model, train_loader, training_step, schedule, epoch, epoch == start.epoch ? start.step : 0,
-        [&](data::Batch& batch, int64_t step) {
-          seed_step(config.seed, context.rank(), epoch, step);
-          at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
-          at::Tensor targets = batch.labels.to(context.device, /*non_blocking=*/true);
-          if (recipe.mixup) {  // on the device, as the reference; a random stream of its own, apart from the samples'
-            // Per rank, as the reference's numpy seeded with seed + rank: each rank draws its own lambda and box.
-            data::Rng rng(static_cast<uint64_t>(config.seed + context.rank()) ^ 0x6d69787570ULL,
-                          static_cast<uint64_t>(epoch), static_cast<uint64_t>(step));
-            targets = recipe.mixup->apply(images, targets, rng).targets;
-          }
-          const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
-          return recipe.criterion(model->forward(images), targets);
-        },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "loss"}, profiler.get(), &saves);
-    if (train.stopped_after) {
-      stop_with_position_checkpoint(config, context, parallel,
-                                    epoch_position(config, context, train_loader, epoch, *train.stopped_after),
-                                    *model, *optimizer, scaler, checkpoints);
-    }
-    if (context.main_process()) {
-      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, *optimizer, scaler, checkpoints);
-    }
-    if (writes_epoch_checkpoint(config, epoch)) {
-      saves.restart();
-    }
-    const EvalStats test = evaluate(model, val_loader, context, parallel);
-    log::info(text("Accuracy of the network on the ", read_images(data, test), " test images: ",
-                   fixed(test.acc1, 1), "%"));
-    max_accuracy = std::max(max_accuracy, test.acc1);
-    if (tensorboard) {
-      tensorboard->add_scalar("perf/test_acc1", test.acc1, epoch);
-      tensorboard->add_scalar("perf/test_acc5", test.acc5, epoch);
-      tensorboard->add_scalar("perf/test_loss", test.loss, epoch);
-    }
-    log::info(text("Max accuracy: ", fixed(max_accuracy, 2), "%"));
-    if (context.main_process() && !config.output_dir.empty()) {
-      append_log_txt(config.output_dir, {{"train_lr", train.lr},
-                                         {"train_loss", train.loss},
-                                         {"test_loss", test.loss},
-                                         {"test_acc1", test.acc1},
-                                         {"test_acc5", test.acc5},
-                                         {"epoch", epoch},
-                                         {"n_parameters", trainable}});
-    }
-  }
-  checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-  log::info(text("Training time ", engine::format_duration(seconds)));
+  const EpochLoop loop{config, context, *model, train_loader, training_step, *optimizer, scaler, start, lr,
+                       recipe.job, "loss"};
+  run_epochs(
+      loop,
+      [&](data::Batch& batch, int64_t epoch, int64_t step) {
+        // engine_finetune.train_one_epoch: mixup on the batch, then the criterion on the logits.
+        seed_step(config.seed, context.rank(), epoch, step);
+        at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
+        at::Tensor targets = batch.labels.to(context.device, /*non_blocking=*/true);
+        if (recipe.mixup) {  // on the device, as the reference; a random stream of its own, apart from the samples'
+          // Per rank, as the reference's numpy seeded with seed + rank: each rank draws its own lambda and box.
+          data::Rng rng(static_cast<uint64_t>(config.seed + context.rank()) ^ 0x6d69787570ULL,
+                        static_cast<uint64_t>(epoch), static_cast<uint64_t>(step));
+          targets = recipe.mixup->apply(images, targets, rng).targets;
+        }
+        const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
+        return recipe.criterion(model->forward(images), targets);
+      },
+      [&](int64_t epoch, const EpochStats& train, engine::TensorBoardWriter* tensorboard) {
+        const EvalStats test = evaluate(model, val_loader, context, parallel);
+        log::info(text("Accuracy of the network on the ", read_images(data, test), " test images: ",
+                       fixed(test.acc1, 1), "%"));
+        max_accuracy = std::max(max_accuracy, test.acc1);
+        if (tensorboard != nullptr) {
+          tensorboard->add_scalar("perf/test_acc1", test.acc1, epoch);
+          tensorboard->add_scalar("perf/test_acc5", test.acc5, epoch);
+          tensorboard->add_scalar("perf/test_loss", test.loss, epoch);
+        }
+        log::info(text("Max accuracy: ", fixed(max_accuracy, 2), "%"));
+        if (context.main_process() && !config.output_dir.empty()) {
+          append_log_txt(config.output_dir, {{"train_lr", train.lr},
+                                             {"train_loss", train.loss},
+                                             {"test_loss", test.loss},
+                                             {"test_acc1", test.acc1},
+                                             {"test_acc5", test.acc5},
+                                             {"epoch", epoch},
+                                             {"n_parameters", trainable}});
+        }
+      });
 }
 
 // The classifier's architecture, from the checkpoint it starts from when that records one: --finetune, else the

@@ -2,26 +2,19 @@
 
 #include <ATen/ATen.h>
 
-#include <chrono>
-
 #include "mae/data/loader.h"
-#include "mae/engine/lr_schedule.h"
-#include "mae/engine/metric_logger.h"
 #include "mae/engine/training_state.h"
 #include "mae/jobs/architecture_settings.h"
-#include "mae/jobs/interval_saves.h"
-#include "mae/jobs/job_options.h"
+#include "mae/jobs/epoch_loop.h"
 #include "mae/jobs/job_data.h"
+#include "mae/jobs/job_options.h"
 #include "mae/jobs/knn_monitor.h"
-#include "mae/jobs/preemption.h"
 #include "mae/jobs/recipes.h"
 #include "mae/jobs/run_context.h"
-#include "mae/jobs/train_one_epoch.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
-#include "mae/util/stop_signals.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
@@ -54,59 +47,32 @@ void run_pretraining(const config::PretrainConfig& settings, const distributed::
   const engine::TrainingStart start =
       engine::resume_training(resume_request(config), *model, optimizer.get(), &scaler,
                               {loader.batches_per_epoch(), context.world_size(), loader.order_workers()});
-  const engine::LrSchedule schedule{lr, config.min_lr, static_cast<double>(config.warmup_epochs),
-                            static_cast<double>(config.epochs)};
-
   std::optional<KnnMonitor> knn = KnnMonitor::create(config, options, context);
-  std::optional<engine::TensorBoardWriter> tensorboard;
-  if (context.main_process() && !config.log_dir.empty()) {
-    tensorboard.emplace(config.log_dir);
-  }
-  engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch trains
-  const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
-  const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, "pretrain");
-  IntervalSaves saves = position_saves(config, context, loader, *model, *optimizer, scaler, checkpoints);
-  log::info(text("Start training for ", config.epochs, " epochs"));
-  const auto start_time = std::chrono::steady_clock::now();
-  for (int64_t epoch = start.epoch; epoch < config.epochs; ++epoch) {
-    // engine_pretrain.train_one_epoch: the MAE loss of the batch.
-    const EpochStats stats = train_one_epoch(
-        *model, loader, training_step, schedule, epoch, epoch == start.epoch ? start.step : 0,
-        [&](data::Batch& batch, int64_t step) {
-          const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
-          seed_step(config.seed, context.rank(), epoch, step);
-          const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
-          return model->training_loss(images, config.mask_ratio);
-        },
-        {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, "train_loss"}, profiler.get(), &saves);
-    if (stats.stopped_after) {
-      stop_with_position_checkpoint(config, context, parallel,
-                                    epoch_position(config, context, loader, epoch, *stats.stopped_after), *model,
-                                    *optimizer, scaler, checkpoints);
-    }
-    if (context.main_process()) {
-      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, *model, *optimizer, scaler, checkpoints);
-    }
-    if (writes_epoch_checkpoint(config, epoch)) {
-      saves.restart();
-    }
-    std::vector<std::pair<std::string, LogValue>> log_fields{{"train_lr", stats.lr}, {"train_loss", stats.loss}};
-    if (knn && knn->due(epoch)) {  // after the checkpoint: a failing evaluation loses no training
-      const engine::KnnResult result = knn->evaluate(*model, context);  // every rank extracts its part
-      log_fields.insert(log_fields.end(), {{"knn_acc1", result.top1}, {"knn_acc5", result.top5}});
-      if (tensorboard) {
-        tensorboard->add_scalar("knn_acc1", result.top1, epoch);
-        tensorboard->add_scalar("knn_acc5", result.top5, epoch);
-      }
-    }
-    if (context.main_process() && !config.output_dir.empty()) {
-      log_fields.emplace_back("epoch", epoch);
-      append_log_txt(config.output_dir, log_fields);
-    }
-  }
-  checkpoints.wait();  // the last checkpoint is on disk before the job says it is done
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-  log::info(text("Training time ", engine::format_duration(seconds)));
+  const EpochLoop loop{config, context, *model, loader, training_step, *optimizer, scaler, start, lr, "pretrain",
+                       "train_loss"};
+  run_epochs(
+      loop,
+      [&](data::Batch& batch, int64_t epoch, int64_t step) {  // engine_pretrain.train_one_epoch: the MAE loss
+        const at::Tensor images = batch.images.to(context.device, /*non_blocking=*/true);
+        seed_step(config.seed, context.rank(), epoch, step);
+        const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
+        return model->training_loss(images, config.mask_ratio);
+      },
+      [&](int64_t epoch, const EpochStats& stats, engine::TensorBoardWriter* tensorboard) {
+        std::vector<std::pair<std::string, LogValue>> log_fields{{"train_lr", stats.lr}, {"train_loss", stats.loss}};
+        if (knn && knn->due(epoch)) {  // after the checkpoint: a failing evaluation loses no training
+          const engine::KnnResult result = knn->evaluate(*model, context);  // every rank extracts its part
+          log_fields.insert(log_fields.end(), {{"knn_acc1", result.top1}, {"knn_acc5", result.top5}});
+          if (tensorboard != nullptr) {
+            tensorboard->add_scalar("knn_acc1", result.top1, epoch);
+            tensorboard->add_scalar("knn_acc5", result.top5, epoch);
+          }
+        }
+        if (context.main_process() && !config.output_dir.empty()) {
+          log_fields.emplace_back("epoch", epoch);
+          append_log_txt(config.output_dir, log_fields);
+        }
+      });
 }
 
 }  // namespace mae::jobs
