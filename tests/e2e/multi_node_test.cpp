@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "mae/util/strings.h"
 #include "support/loopback_job.h"
@@ -72,32 +73,32 @@ TEST(MultiNode, TwoNodesOfTwoRanksEqualOneNodeOfFour) {
   ASSERT_EQ(one_node.exit_code, 0) << one_node.output;
   const auto reference = dir / "one_node" / "checkpoint-1.pth";
 
+  // Two torchrun agents of 2 workers each, every node's own flags from `rendezvous_of(node)`, all writing to <out>;
+  // the run must place every rank and end with the one-node run's state.
+  const auto expect_two_nodes_equal_one = [&](const std::string& name,
+                                              const std::function<std::string(int node)>& rendezvous_of) {
+    std::vector<std::string> nodes;
+    for (int node = 0; node < 2; ++node) {
+      nodes.push_back(torchrun() + text("--nnodes 2 --node-rank ", node, " --nproc-per-node 2 ", rendezvous_of(node),
+                                        " --no-python ") +
+                      binary + pretrain_args(data, dir / name));
+    }
+    const auto run = run_together(nodes, dir, name);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    expect_every_rank_placed(run.output, "torchrun");
+    mae::test::expect_same_training_state(reference, dir / name / "checkpoint-1.pth");
+  };
   // c10d: node 0's agent hosts the rendezvous store (is_host, as on the first host of a cluster); the nodes are
   // numbered in the order they join.
   const int c10d_port = mae::test::free_port();
-  std::vector<std::string> c10d;
-  for (int node = 0; node < 2; ++node) {
-    c10d.push_back(torchrun() + text("--nnodes 2 --node-rank ", node, " --nproc-per-node 2 --rdzv-backend c10d ",
-                                     "--rdzv-endpoint 127.0.0.1:", c10d_port, " --rdzv-id mae-two-nodes ",
-                                     "--rdzv-conf is_host=", node == 0 ? 1 : 0, " --no-python ") +
-                   binary + pretrain_args(data, dir / "c10d"));
-  }
-  const auto rendezvous = run_together(c10d, dir, "c10d");
-  ASSERT_EQ(rendezvous.exit_code, 0) << rendezvous.output;
-  expect_every_rank_placed(rendezvous.output, "torchrun");
-  mae::test::expect_same_training_state(reference, dir / "c10d" / "checkpoint-1.pth");
-
+  expect_two_nodes_equal_one("c10d", [&](int node) {
+    return text("--rdzv-backend c10d --rdzv-endpoint 127.0.0.1:", c10d_port, " --rdzv-id mae-two-nodes ",
+                "--rdzv-conf is_host=", node == 0 ? 1 : 0);
+  });
   const int static_port = mae::test::free_port();
-  std::vector<std::string> fixed_master;
-  for (int node = 0; node < 2; ++node) {
-    fixed_master.push_back(torchrun() + text("--nnodes 2 --node-rank ", node, " --nproc-per-node 2 ",
-                                             "--master-addr 127.0.0.1 --master-port ", static_port, " --no-python ") +
-                           binary + pretrain_args(data, dir / "static"));
-  }
-  const auto static_run = run_together(fixed_master, dir, "static");
-  ASSERT_EQ(static_run.exit_code, 0) << static_run.output;
-  expect_every_rank_placed(static_run.output, "torchrun");
-  mae::test::expect_same_training_state(reference, dir / "static" / "checkpoint-1.pth");
+  expect_two_nodes_equal_one("static", [&](int) {
+    return text("--master-addr 127.0.0.1 --master-port ", static_port);
+  });
 
   // srun's variables for 2 nodes x 2 tasks; the master is the first host of the node list. GLOO_SOCKET_IFNAME as on
   // a cluster whose hosts have several interfaces.
