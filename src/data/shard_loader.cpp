@@ -21,6 +21,10 @@ namespace mae::data {
 namespace fs = std::filesystem;
 namespace {
 
+// A ShardLoader evaluates (every sample of the rank's shards once, in order; loader_options.h) when it keeps the last
+// partial batch.
+bool evaluation(const LoaderOptions& options) { return !options.drop_last; }
+
 // Random streams of the loader besides the samples' own (Rng(seed, epoch, sample)): distinct from any sample index.
 constexpr uint64_t kShardOrderStream = uint64_t{1} << 62;
 constexpr uint64_t kShuffleBufferStream = (uint64_t{1} << 62) + (uint64_t{1} << 40);
@@ -43,7 +47,7 @@ std::optional<uint64_t> folder_index_in(const std::string& key) {
 class SampleStream {
  public:
   // `once`: the shards are read once, in order, and the stream then ends (evaluation); otherwise it never ends.
-  SampleStream(std::vector<std::string> shards, const ShardLoaderOptions& options, Rng rng, SkipLedger& ledger,
+  SampleStream(std::vector<std::string> shards, const LoaderOptions& options, Rng rng, SkipLedger& ledger,
                const std::map<std::string, int64_t>& indexed, bool once)
       : shards_(std::move(shards)), options_(options), rng_(rng), ledger_(ledger), indexed_(indexed), once_(once) {}
 
@@ -141,7 +145,7 @@ class SampleStream {
     if (met > *indexed_in_shard_) {
       const std::string message = text("shard '", reader_->shard(), "' holds more samples than the ",
                                        *indexed_in_shard_, " its index.json gives it");
-      if (options_.evaluation) {
+      if (evaluation(options_)) {
         throw UsageError(text(message, ": an evaluation counted from the index would leave samples out; pack the ",
                               "shards again (mae_shard) or fix index.json"));
       }
@@ -149,13 +153,13 @@ class SampleStream {
     } else if (shard_ended && met < *indexed_in_shard_) {
       ledger_.warn_once(reader_->shard(), text("shard '", reader_->shard(), "' holds ", met, " samples, not the ",
                                                *indexed_in_shard_, " its index.json gives it",
-                                               options_.evaluation ? "; the evaluation counts the samples it reads"
+                                               evaluation(options_) ? "; the evaluation counts the samples it reads"
                                                                    : "; the epoch still covers the index's number"));
     }
   }
 
   std::vector<std::string> shards_;
-  const ShardLoaderOptions& options_;
+  const LoaderOptions& options_;
   Rng rng_;
   SkipLedger& ledger_;
   const std::map<std::string, int64_t>& indexed_;
@@ -202,9 +206,9 @@ std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shard
   return index;
 }
 
-ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options)
+ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options)
     : shards_(std::move(shards)), transform_(std::move(transform)), options_(options) {
-  if (options_.evaluation) {
+  if (evaluation(options_)) {
     plan_evaluation();
     return;
   }
@@ -262,7 +266,7 @@ void ShardLoader::plan_evaluation() {
 ShardLoader::~ShardLoader() { batches_.stop(); }
 
 int64_t ShardLoader::batches_per_epoch() const {
-  const int64_t all = options_.evaluation ? evaluation_batch_count_
+  const int64_t all = evaluation(options_) ? evaluation_batch_count_
                                           : samples_per_epoch_ / options_.world_size / options_.batch_size;
   return options_.max_batches > 0 ? std::min(all, options_.max_batches) : all;
 }
@@ -274,7 +278,7 @@ std::vector<std::string> ShardLoader::shards_of(int64_t epoch, int rank, int wor
   }
   // Training: Fisher-Yates from the (seed, epoch) stream, the same order on every rank; evaluation: as listed.
   Rng rng(options_.seed, static_cast<uint64_t>(epoch), kShardOrderStream);
-  for (std::size_t i = options_.evaluation ? 0 : order.size(); i > 1; --i) {
+  for (std::size_t i = evaluation(options_) ? 0 : order.size(); i > 1; --i) {
     std::swap(order[i - 1], order[static_cast<std::size_t>(rng.randint(0, static_cast<int64_t>(i)))]);
   }
   const std::size_t slots = static_cast<std::size_t>(options_.world_size) * static_cast<std::size_t>(workers());
@@ -298,7 +302,7 @@ void ShardLoader::start_epoch(int64_t epoch, int64_t first_batch) {
 
 std::vector<int64_t> ShardLoader::batches_of(int worker) const {
   std::vector<int64_t> indices;
-  if (options_.evaluation) {
+  if (evaluation(options_)) {
     for (const int64_t index : evaluation_batches_[static_cast<std::size_t>(worker)]) {
       if (index < batches_per_epoch()) {
         indices.push_back(index);
@@ -319,7 +323,7 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
   try {
     SampleStream stream(shards_of(epoch, options_.rank, worker), options_,
                         Rng(options_.seed, static_cast<uint64_t>(epoch), kShuffleBufferStream + slot), ledger_,
-                        indexed_samples_, /*once=*/options_.evaluation);
+                        indexed_samples_, /*once=*/evaluation(options_));
     uint64_t position = 0;  // of the next sample in this slot's stream
     const auto [channels, height, width] = transform_.shape;
     for (; at < indices.size(); ++at) {

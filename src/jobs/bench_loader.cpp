@@ -57,7 +57,7 @@ DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
   std::unique_ptr<data::BatchStream> loader;
   int64_t images_in_data = 0;
   if (data::is_shard_spec(config.data_path)) {  // an epoch of every sample, in full batches, as training reads shards
-    data::ShardLoaderOptions options;
+    data::LoaderOptions options;
     options.batch_size = config.batch_size;
     options.num_workers = config.num_workers;
     options.shuffle_buffer = config.shuffle_buffer;

@@ -26,26 +26,10 @@ std::optional<std::string> shards_at(const std::string& path, const std::string&
   return std::nullopt;
 }
 
-data::ShardLoaderOptions shard_options(const config::JobConfig& config, const data::LoaderOptions& loading) {
-  data::ShardLoaderOptions options;
-  options.batch_size = loading.batch_size;
-  options.num_workers = loading.num_workers;
-  options.seed = loading.seed;
-  options.rank = loading.rank;
-  options.world_size = loading.world_size;
-  options.shuffle_buffer = config.shuffle_buffer;
-  options.samples_per_epoch = config.samples_per_epoch;
-  options.strict_data = loading.strict_data;
-  options.max_image_pixels = loading.max_image_pixels;
-  options.pipe_timeout = std::chrono::seconds(config.pipe_timeout);
-  options.max_batches = loading.max_batches;
-  return options;
-}
-
 // A training ShardLoader over `shards` (the expansion of `spec`), and the line that describes it.
 std::unique_ptr<data::ShardLoader> training_shards(const std::string& spec, std::vector<std::string> shards,
                                                    data::SampleTransform transform,
-                                                   const data::ShardLoaderOptions& options, std::string& description,
+                                                   const data::LoaderOptions& options, std::string& description,
                                                    const config::JobConfig& config) {
   const std::size_t count = shards.size();
   auto loader = std::make_unique<data::ShardLoader>(std::move(shards), std::move(transform), options);
@@ -63,8 +47,8 @@ TrainingData pretraining_data(const config::JobConfig& config, const RunContext&
   TrainingData result;
   const auto spec = shards_at(config.data_path, "");
   if (const auto found = spec ? spec : shards_at(config.data_path, "train")) {
-    result.loader = training_shards(*found, data::expand_shard_spec(*found), std::move(transform),
-                                    shard_options(config, options), result.description, config);
+    result.loader = training_shards(*found, data::expand_shard_spec(*found), std::move(transform), options,
+                                    result.description, config);
     return result;
   }
   const data::ImageFolder dataset = data::training_images(config.data_path, /*labelled=*/false);
@@ -91,7 +75,7 @@ ClassificationData classification_data(const config::ClassifierConfig& config, c
                             "and ", train_spec ? "val/" : "train/", " does not; pack both (mae_shard packs train/ and ",
                             "val/ together)"));
     }
-    data::ShardLoaderOptions options = shard_options(config, train_options);
+    data::LoaderOptions options = train_options;
     options.require_labels = true;
     options.num_classes = config.nb_classes;
     std::vector<std::string> train_shards = data::expand_shard_spec(*train_spec);
@@ -105,7 +89,7 @@ ClassificationData classification_data(const config::ClassifierConfig& config, c
     std::string train_description;
     auto train = training_shards(*train_spec, std::move(train_shards), std::move(train_transform), options,
                                  train_description, config);
-    options.evaluation = true;
+    options.drop_last = false;  // the shards' evaluation mode (loader_options.h)
     if (!config.dist_eval) {  // every rank evaluates the whole set
       options.rank = 0;
       options.world_size = 1;

@@ -67,6 +67,9 @@ data::LoaderOptions training_loader_options(const config::JobConfig& config, con
   options.strict_data = config.strict_data;
   options.max_image_pixels = config.max_image_pixels;
   options.max_batches = smoke_steps().value_or(0);
+  options.shuffle_buffer = config.shuffle_buffer;
+  options.samples_per_epoch = config.samples_per_epoch;
+  options.pipe_timeout = std::chrono::seconds(config.pipe_timeout);
   return options;
 }
 

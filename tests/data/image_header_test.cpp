@@ -214,10 +214,10 @@ TEST(DecompressionBomb, ThePackerAndTheShardLoaderSkipAndCountIt) {
   packing.output = (dir / "all").string();
   packing.max_image_pixels = 0;
   ASSERT_EQ(mae::data::pack_shards(packing).splits[0].samples, 4);
-  mae::data::ShardLoaderOptions options;
+  mae::data::LoaderOptions options;
   options.batch_size = 4;
   options.num_workers = 1;
-  options.evaluation = true;
+  options.drop_last = false;  // evaluation
   options.max_image_pixels = 1000;
   mae::data::ShardLoader loader(mae::data::expand_shard_spec((dir / "all").string()), mae::data::eval_transform(16),
                                 options);

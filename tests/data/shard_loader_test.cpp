@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using mae::data::ShardLoader;
-using mae::data::ShardLoaderOptions;
+using mae::data::LoaderOptions;
 
 // Two classes of random 20x20 images packed `per_shard` samples a shard; returns the shard folder.
 fs::path packed(const mae::test::TempDir& dir, int per_class, int per_shard) {
@@ -44,7 +44,7 @@ TEST(ShardLoader, EachShardIsReadByExactlyOneRankAndWorkerPerEpoch) {
   mae::test::TempDir dir;
   const auto shards = shard_files(packed(dir, 9, 2));  // 18 samples in 9 shards
   ASSERT_EQ(shards.size(), 9u);
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 2;
   options.num_workers = 2;
   options.world_size = 2;
@@ -81,7 +81,7 @@ TEST(ShardLoader, EveryRankReadsTheSameNumberOfBatchesWhateverTheShardSizes) {
   const auto shards = shard_files(packed(dir, 11, 4));
   ASSERT_EQ(shards.size(), 6u);
   for (int rank = 0; rank < 2; ++rank) {
-    ShardLoaderOptions options;
+    LoaderOptions options;
     options.batch_size = 3;
     options.num_workers = 3;
     options.world_size = 2;
@@ -115,7 +115,7 @@ TEST(ShardLoader, SamplesHaveTheFolderPathsPixels) {
   for (const bool random : {false, true}) {
     SCOPED_TRACE(random ? "pretrain_transform" : "eval_transform");
     const auto transform = random ? mae::data::pretrain_transform(16) : mae::data::eval_transform(16);
-    ShardLoaderOptions options;
+    LoaderOptions options;
     options.batch_size = 5;
     options.num_workers = 1;
     options.world_size = 2;
@@ -143,7 +143,7 @@ TEST(ShardLoader, PipeShardsAndAResumedEpoch) {
   const auto folder = packed(dir, 6, 3);  // 4 shards of 3
   const std::string spec = "pipe:cat " + (folder / "shard-{000000..000003}.tar").string();
   ASSERT_TRUE(mae::data::is_shard_spec(spec));
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 2;
   options.num_workers = 2;
   options.samples_per_epoch = 12;  // pipe: shards have no index beside them
@@ -169,7 +169,7 @@ TEST(ShardLoader, BadShardsAreSkippedAndCountedOrStopTheJob) {
   auto shards = shard_files(packed(dir, 4, 2));  // 4 shards of 2
   shards.push_back((dir / "missing.tar").string());
   shards.push_back("pipe:exit 3");
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 2;
   options.num_workers = 1;
   options.samples_per_epoch = 8;
@@ -196,12 +196,12 @@ TEST(ShardLoader, EvaluationReadsEverySampleOnceOverTheRanks) {
   const auto shards = shard_files(packed(dir, 5, 3));  // 10 samples in shards of 3, 3, 3, 1
   std::vector<int64_t> labels;
   for (int rank = 0; rank < 2; ++rank) {
-    ShardLoaderOptions options;
+    LoaderOptions options;
     options.batch_size = 2;
     options.num_workers = 2;
     options.world_size = 2;
     options.rank = rank;
-    options.evaluation = true;
+    options.drop_last = false;  // evaluation
     ShardLoader loader(shards, mae::data::eval_transform(16), options);
     // Rank 0 reads shards 0 and 2 (3 + 3 samples: 2 + 2 batches), rank 1 shards 1 and 3 (3 + 1: 2 + 1).
     EXPECT_EQ(loader.batches_per_epoch(), rank == 0 ? 4 : 3);
@@ -218,7 +218,7 @@ TEST(ShardLoader, EvaluationReadsEverySampleOnceOverTheRanks) {
 TEST(ShardLoader, TooFewShardsOrAnUnknownEpochAreUsageErrors) {
   mae::test::TempDir dir;
   const auto shards = shard_files(packed(dir, 2, 2));  // 2 shards
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 1;
   options.num_workers = 2;
   options.world_size = 2;
@@ -248,7 +248,7 @@ TEST(ShardLoader, ABadSampleMetAgainInTheEpochIsCountedOnce) {
     writer.finish();
   }
   shards.push_back(bad.string());
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 2;
   options.num_workers = 1;
   options.samples_per_epoch = 40;  // 9 good samples a round: the bad shard is met 4 or 5 times
@@ -284,10 +284,10 @@ TEST(ShardLoader, AnIndexThatMiscountsAShardIsCaughtWhenTheShardIsRead) {
   mae::test::TempDir dir;
   const fs::path folder = packed(dir, 3, 3);  // 2 shards of 3
   const auto shards = shard_files(folder);
-  ShardLoaderOptions options;
+  LoaderOptions options;
   options.batch_size = 2;
   options.num_workers = 1;
-  options.evaluation = true;
+  options.drop_last = false;  // evaluation
   set_indexed_samples(folder, fs::path(shards[0]).filename().string(), 2);
   {
     ShardLoader loader(shards, mae::data::eval_transform(16), options);

@@ -13,28 +13,10 @@
 #include "mae/data/ordered_batches.h"
 #include "mae/data/image_folder.h"
 #include "mae/data/image_header.h"
+#include "mae/data/loader_options.h"
 #include "mae/data/pipelines.h"
 
 namespace mae::data {
-
-struct LoaderOptions {
-  int64_t batch_size = 64;
-  int num_workers = 10;
-  bool shuffle = true;      // DistributedSampler(shuffle=True) for training; sequential order for evaluation
-  bool drop_last = true;    // the reference drops the last partial batch in training, keeps it in evaluation
-  bool pin_memory = false;  // page-locked batches, used only when CUDA is available
-  uint64_t seed = 0;
-  int rank = 0;
-  int world_size = 1;
-  bool strict_data = false;  // an unreadable image stops the job instead of being skipped
-  // Without strict_data, an unreadable image is skipped: in training the next readable image (with its label) takes
-  // its place, so that batches keep their size; in evaluation (false) it is left out, so that accuracy counts only
-  // images that were read.
-  bool replace_unreadable = true;
-  // An image whose header declares more pixels is unreadable, refused before decoding (image_header.h); 0: no limit.
-  int64_t max_image_pixels = kPilPixelLimit;
-  int64_t max_batches = 0;  // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS sets it)
-};
 
 // DistributedSampler: a permutation from torch.randperm with a generator seeded seed + epoch (identity order
 // without shuffle), padded by repeating its start to a multiple of world_size, then every world_size-th index from

@@ -7,7 +7,6 @@
 // worker whose shards run out starts them again, and one with more leaves the rest unread, so no rank waits for
 // another at the end of an epoch.
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +14,7 @@
 
 #include "mae/data/batch_stream.h"
 #include "mae/data/image_header.h"
+#include "mae/data/loader_options.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/pipelines.h"
 #include "mae/data/skip_ledger.h"
@@ -33,33 +33,11 @@ struct ShardIndex {
 // shards or shards packed by another tool. A shard the index does not list is a UsageError naming it.
 std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shards);
 
-struct ShardLoaderOptions {
-  int64_t batch_size = 64;
-  int num_workers = 10;  // threads; 0 counts as one
-  uint64_t seed = 0;
-  int rank = 0;
-  int world_size = 1;
-  int64_t shuffle_buffer = 1000;  // samples each worker holds to shuffle across shard boundaries; 0 or 1: none
-  // Samples an epoch covers, all ranks together (each rank reads samples_per_epoch / world_size); 0: the index's.
-  int64_t samples_per_epoch = 0;
-  bool strict_data = false;     // an unreadable sample or shard stops the job instead of being skipped
-  bool require_labels = false;  // classification: a sample without .cls is unreadable
-  int64_t num_classes = 0;      // classification: a .cls outside [0, num_classes) is unreadable; 0: unchecked
-  int64_t max_image_pixels = kPilPixelLimit;  // a larger image is unreadable (image_header.h); 0: no limit
-  // A pipe: shard whose command writes nothing for this long is killed and counts as unreadable (shard_source.h).
-  std::chrono::seconds pipe_timeout{300};
-  // Evaluation: every sample of this rank's shards once (shard i is rank i % world_size's, worker by worker), in the
-  // listed order with no shuffling, each worker's last batch partial, an unreadable sample left out; the batch count
-  // comes from index.json, which it needs. Without --dist_eval, give rank 0 of 1 so that every rank reads all.
-  bool evaluation = false;
-  int64_t max_batches = 0;      // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS)
-};
-
 class ShardLoader final : public BatchStream {
  public:
   // UsageError when the epoch length is unknown (no index and no samples_per_epoch), when there are fewer shards
   // than ranks x workers (naming both numbers), or when an epoch holds no full batch (training).
-  ShardLoader(std::vector<std::string> shards, SampleTransform transform, ShardLoaderOptions options);
+  ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options);
   ~ShardLoader() override;
   ShardLoader(const ShardLoader&) = delete;
   ShardLoader& operator=(const ShardLoader&) = delete;
@@ -85,7 +63,7 @@ class ShardLoader final : public BatchStream {
 
   std::vector<std::string> shards_;
   SampleTransform transform_;
-  ShardLoaderOptions options_;
+  LoaderOptions options_;
   int64_t samples_per_epoch_ = 0;
   std::vector<std::vector<int64_t>> evaluation_batches_;  // by worker
   int64_t evaluation_batch_count_ = 0;

@@ -24,7 +24,7 @@ struct TrainingData {
 
 // Pre-training's images: shards when --data_path (or its train/) names them, else the image folder
 // <data_path>/train when it exists, else <data_path>. Shuffled, drop_last, the loader options of
-// training_loader_options, plus --shuffle_buffer and --samples_per_epoch for shards.
+// training_loader_options.
 TrainingData pretraining_data(const config::JobConfig& config, const RunContext& context,
                               data::SampleTransform transform);
 

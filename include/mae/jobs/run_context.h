@@ -44,8 +44,9 @@ RunContext make_run_context(const config::JobConfig& config, const distributed::
 // settings are logged.
 void record_resolved_config(const config::JobConfig& config, const distributed::LaunchEnv& launch);
 
-// The training loader's settings from --batch_size, --num_workers, --pin_mem, --seed, --strict_data (shuffled,
-// drop_last, as the reference's training loaders).
+// The training loader's settings, for an image folder or tar shards alike, from --batch_size, --num_workers,
+// --pin_mem, --seed, --strict_data, --max_image_pixels and, for shards, --shuffle_buffer, --samples_per_epoch and
+// --pipe_timeout (shuffled, drop_last, as the reference's training loaders).
 data::LoaderOptions training_loader_options(const config::JobConfig& config, const RunContext& context);
 
 // The profiler of --profile_steps (disarmed without it), writing <profile_dir or output_dir/profile>/<job>.rank<R>.
