@@ -9,6 +9,7 @@
 #include "mae/data/shard_list.h"
 #include "mae/data/shard_loader.h"
 #include "mae/data/pipelines.h"
+#include "mae/jobs/job_data.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
@@ -56,7 +57,7 @@ DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
   using Clock = std::chrono::steady_clock;
   std::unique_ptr<data::BatchStream> loader;
   int64_t images_in_data = 0;
-  if (data::is_shard_spec(config.data_path)) {  // an epoch of every sample, in full batches, as training reads shards
+  if (shards_at(config.data_path)) {  // an epoch of every sample, in full batches, as training reads shards
     data::LoaderOptions options;
     options.batch_size = config.batch_size;
     options.num_workers = config.num_workers;

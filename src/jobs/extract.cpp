@@ -9,6 +9,7 @@
 #include "mae/jobs/feature_extraction.h"
 #include "mae/jobs/feature_file.h"
 #include "mae/jobs/feature_knn.h"
+#include "mae/jobs/job_data.h"
 #include "mae/jobs/job_options.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
@@ -63,7 +64,7 @@ void run_extract(const config::ExtractConfig& config) {
   const distributed::LaunchEnv launch = distributed::detect_launch_env(launch_settings(frame), distributed::process_environment());
   log::configure(launch.rank, launch.world_size);
   models::VisionTransformer encoder = load_feature_encoder(config.checkpoint, frame);
-  const bool from_shards = data::is_shard_spec(config.data_path);
+  const bool from_shards = shards_at(config.data_path).has_value();
   const std::vector<std::string> shards = from_shards ? data::expand_shard_spec(config.data_path)
                                                       : std::vector<std::string>{};
   const data::ImageFolder images = from_shards ? data::ImageFolder{} : images_to_extract(config.data_path);

@@ -14,18 +14,6 @@ namespace mae::jobs {
 namespace fs = std::filesystem;
 namespace {
 
-// The shard spec `path` is, or that its `split` folder is (a packed ImageFolder's train/ or val/).
-std::optional<std::string> shards_at(const std::string& path, const std::string& split) {
-  if (split.empty() && data::is_shard_spec(path)) {
-    return path;
-  }
-  const std::string folder = (fs::path(path) / split).string();
-  if (!split.empty() && fs::is_directory(folder) && data::is_shard_spec(folder)) {
-    return folder;
-  }
-  return std::nullopt;
-}
-
 // A training ShardLoader over `shards` (the expansion of `spec`), and the line that describes it.
 std::unique_ptr<data::ShardLoader> training_shards(const std::string& spec, std::vector<std::string> shards,
                                                    data::SampleTransform transform,
@@ -40,6 +28,17 @@ std::unique_ptr<data::ShardLoader> training_shards(const std::string& spec, std:
 }
 
 }  // namespace
+
+std::optional<std::string> shards_at(const std::string& path, const std::string& split) {
+  if (split.empty() && data::is_shard_spec(path)) {
+    return path;
+  }
+  const std::string folder = (fs::path(path) / split).string();
+  if (!split.empty() && fs::is_directory(folder) && data::is_shard_spec(folder)) {
+    return folder;
+  }
+  return std::nullopt;
+}
 
 TrainingData pretraining_data(const config::JobConfig& config, const RunContext& context,
                               data::SampleTransform transform) {

@@ -3,6 +3,7 @@
 // a folder of .tar files, pipe: URLs; data/shard_list.h) read by a ShardLoader, or an image folder read by a
 // DataLoader.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,11 @@ class ClassifierConfig;
 }  // namespace mae::config
 
 namespace mae::jobs {
+
+// The one place that tells tar shards from an image folder: the shard spec `path` is (`split` empty), or that its
+// `split` folder is (a packed ImageFolder's train/ or val/); nothing for an image folder. Every reader of --data_path
+// asks here (the jobs, mae_extract, mae_bench data).
+std::optional<std::string> shards_at(const std::string& path, const std::string& split = "");
 
 struct TrainingData {
   std::unique_ptr<data::BatchStream> loader;
