@@ -17,7 +17,7 @@ struct Bucket {
   std::vector<std::size_t> members;  // indices into State::parameters
   std::vector<int64_t> offsets;      // of each member in `flat`
   at::Tensor flat;
-  at::Tensor wire;  // with compression: the 16-bit copy that is all-reduced
+  at::Tensor wire;  // with compression: the 16-bit copy that is all-reduced, allocated once
   std::size_t ready = 0;
   Communicator::Wait wait;  // set once the all-reduce is launched
 };
@@ -38,7 +38,7 @@ struct GradientSynchronizer::State {
 
   void launch(Bucket& bucket, std::size_t index) {
     if (compression) {  // the compress hooks' order: convert, then divide (in 16 bits)
-      bucket.wire = bucket.flat.to(*compression).div_(communicator->world_size());
+      bucket.wire.copy_(bucket.flat).div_(communicator->world_size());
     }
     bucket.wait = communicator->all_reduce_sum_async(compression ? bucket.wire : bucket.flat,
                                                      text("all-reduce of gradient bucket ", index));
@@ -101,6 +101,9 @@ GradientSynchronizer::GradientSynchronizer(std::vector<at::Tensor> parameters,
   for (Bucket& bucket : s.buckets) {
     const int64_t numel = bucket.offsets.back() + s.parameters[bucket.members.back()].numel();
     bucket.flat = at::zeros({numel}, bucket.flat.options());
+    if (s.compression) {
+      bucket.wire = at::empty({numel}, bucket.flat.options().dtype(*s.compression));
+    }
   }
   // Hooks on each parameter's AccumulateGrad node run after the gradient is added into .grad.
   std::weak_ptr<State> weak = state_;
@@ -151,7 +154,6 @@ void GradientSynchronizer::finish_backward() {
     bucket.ready = 0;
     if (s.compression) {  // already divided before the sum
       bucket.flat.copy_(bucket.wire);
-      bucket.wire = at::Tensor();
     } else {
       bucket.flat.mul_(scale);
     }

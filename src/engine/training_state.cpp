@@ -81,15 +81,17 @@ TrainingStart resume_training(const ResumeRequest& request, torch::nn::Module& m
   return {state.epoch + 1, 0};
 }
 
+bool writes_epoch_checkpoint(const CheckpointPolicy& policy, int64_t epoch) {
+  return !policy.output_dir.empty() &&
+         !checkpoints_due(epoch, policy.epochs, policy.save_every, policy.save_last).empty();
+}
+
 void save_epoch_checkpoints(const CheckpointPolicy& policy, int64_t epoch, const torch::nn::Module& model,
                             const Optimizer& optimizer, const GradScaler& scaler, CheckpointWriter& writer) {
-  if (policy.output_dir.empty()) {
+  if (!writes_epoch_checkpoint(policy, epoch)) {
     return;
   }
   const auto names = checkpoints_due(epoch, policy.epochs, policy.save_every, policy.save_last);
-  if (names.empty()) {
-    return;
-  }
   std::vector<std::string> paths;
   for (const auto& name : names) {
     paths.push_back((std::filesystem::path(policy.output_dir) / name).string());

@@ -28,7 +28,8 @@ void run_epochs(const EpochLoop& loop, const EpochLoss& loss, const EpochEnd& ep
   engine::CheckpointWriter checkpoints;  // rank 0's files, written while the next epoch (or an evaluation) runs
   const StopSignals stop_signals(static_cast<unsigned>(config.preemption_deadline));
   const std::unique_ptr<engine::StepProfiler> profiler = make_step_profiler(config, context, loop.job);
-  IntervalSaves saves = position_saves(config, context, loop.loader, loop.model, loop.optimizer, loop.scaler,
+  const engine::CheckpointPolicy policy = checkpoint_policy(config);  // the settings' dict, made once
+  IntervalSaves saves = position_saves(config, policy, context, loop.loader, loop.model, loop.optimizer, loop.scaler,
                                        checkpoints);
   log::info(text("Start training for ", config.epochs, " epochs"));
   const auto start_time = std::chrono::steady_clock::now();
@@ -38,15 +39,14 @@ void run_epochs(const EpochLoop& loop, const EpochLoss& loss, const EpochEnd& ep
         [&](data::Batch& batch, int64_t step) { return loss(batch, epoch, step); },
         {!config.log_dir.empty(), tensorboard ? &*tensorboard : nullptr, loop.loss_tag}, profiler.get(), &saves);
     if (stats.stopped_after) {
-      stop_with_position_checkpoint(config, context, loop.training_step.parallel(),
+      stop_with_position_checkpoint(policy, context, loop.training_step.parallel(),
                                     epoch_position(config, context, loop.loader, epoch, *stats.stopped_after),
                                     loop.model, loop.optimizer, loop.scaler, checkpoints);
     }
     if (context.main_process()) {
-      engine::save_epoch_checkpoints(checkpoint_policy(config), epoch, loop.model, loop.optimizer, loop.scaler,
-                                     checkpoints);
+      engine::save_epoch_checkpoints(policy, epoch, loop.model, loop.optimizer, loop.scaler, checkpoints);
     }
-    if (writes_epoch_checkpoint(config, epoch)) {
+    if (engine::writes_epoch_checkpoint(policy, epoch)) {
       saves.restart();
     }
     epoch_end(epoch, stats, tensorboard ? &*tensorboard : nullptr);

@@ -2,24 +2,22 @@
 
 #include <filesystem>
 
-#include "mae/config/job_config.h"
 #include "mae/distributed/gradient_sync.h"
 #include "mae/engine/training_state.h"
-#include "mae/jobs/job_options.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 
 namespace mae::jobs {
 
-void stop_with_position_checkpoint(const config::JobConfig& config, const RunContext& context,
+void stop_with_position_checkpoint(const engine::CheckpointPolicy& policy, const RunContext& context,
                                    const distributed::DataParallel& parallel, const engine::EpochPosition& position,
                                    const torch::nn::Module& model, const engine::Optimizer& optimizer,
                                    const engine::GradScaler& scaler, engine::CheckpointWriter& checkpoints) {
   std::string failure;
   if (context.main_process()) {
     try {
-      engine::save_position_checkpoint(checkpoint_policy(config), position, model, optimizer, scaler, checkpoints);
+      engine::save_position_checkpoint(policy, position, model, optimizer, scaler, checkpoints);
     } catch (const std::exception& error) {
       failure = error.what();
     }
@@ -33,11 +31,11 @@ void stop_with_position_checkpoint(const config::JobConfig& config, const RunCon
     throw Error(text("stopped at ", where, " on a stop signal, but the checkpoint of that position could not be ",
                      "written", failure.empty() ? "" : ": " + failure, " (the checkpoints written before are intact)"));
   }
-  if (config.output_dir.empty()) {
+  if (policy.output_dir.empty()) {
     throw Preempted(text("stopped at ", where, " on a stop signal; nothing was saved (no --output_dir)"));
   }
   throw Preempted(text("stopped at ", where, " on a stop signal; ",
-                       (std::filesystem::path(config.output_dir) / engine::kLastCheckpointName).string(),
+                       (std::filesystem::path(policy.output_dir) / engine::kLastCheckpointName).string(),
                        " holds that position: --resume auto continues from there"));
 }
 

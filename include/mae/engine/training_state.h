@@ -54,6 +54,9 @@ struct CheckpointPolicy {
 TrainingStart resume_training(const ResumeRequest& request, torch::nn::Module& model, Optimizer* optimizer,
                               GradScaler* scaler, const RunShape& shape, bool weights_only = false);
 
+// Whether the job writes a checkpoint after `epoch`: an output_dir, and a file checkpoints_due names.
+bool writes_epoch_checkpoint(const CheckpointPolicy& policy, int64_t epoch);
+
 // Hands the checkpoints due after `epoch` (checkpoints_due) in output_dir to `writer`: the state is copied now, the
 // files are written in the background. Nothing when output_dir is empty or nothing is due.
 void save_epoch_checkpoints(const CheckpointPolicy& policy, int64_t epoch, const torch::nn::Module& model,

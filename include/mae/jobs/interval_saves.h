@@ -8,16 +8,25 @@
 #include <cstdint>
 #include <functional>
 
-#include "mae/engine/checkpoint_writer.h"
-#include "mae/jobs/run_context.h"
+#include "mae/engine/checkpoint.h"
 
 namespace torch::nn {
 class Module;
 }
 
+namespace mae::config {
+class JobConfig;
+}
+
+namespace mae::data {
+class BatchStream;
+}
+
 namespace mae::engine {
 class Optimizer;
 class GradScaler;
+class CheckpointWriter;
+struct CheckpointPolicy;
 }  // namespace mae::engine
 
 namespace mae::jobs {
@@ -47,15 +56,14 @@ class IntervalSaves {
   std::chrono::steady_clock::time_point last_save_{};
 };
 
+struct RunContext;
+
 // The job's interval saves from --save_interval_minutes: rank 0 hands a position checkpoint of the run (its seed,
-// world size, batches per epoch and loader workers) to the background writer, and logs it.
-IntervalSaves position_saves(const config::JobConfig& config, const RunContext& context, const data::BatchStream& loader,
+// world size, batches per epoch and loader workers) to the background writer under `policy`, and logs it.
+IntervalSaves position_saves(const config::JobConfig& config, const engine::CheckpointPolicy& policy,
+                             const RunContext& context, const data::BatchStream& loader,
                              const torch::nn::Module& model, const engine::Optimizer& optimizer,
                              const engine::GradScaler& scaler, engine::CheckpointWriter& checkpoints);
-
-// Whether the job writes a checkpoint after `epoch` (checkpoints_due, and an --output_dir): only then does the
-// interval restart at the epoch's end, on every rank alike.
-bool writes_epoch_checkpoint(const config::JobConfig& config, int64_t epoch);
 
 // Where a run stands after `step` batches of `epoch`, with the shape a resume must match.
 engine::EpochPosition epoch_position(const config::JobConfig& config, const RunContext& context,

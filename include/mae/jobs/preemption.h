@@ -16,10 +16,14 @@ namespace mae::distributed {
 struct DataParallel;
 }
 
+namespace mae::engine {
+struct CheckpointPolicy;
+}
+
 namespace mae::jobs {
 
 // Throws Preempted once the checkpoint is written (Error when rank 0 could not write it).
-[[noreturn]] void stop_with_position_checkpoint(const config::JobConfig& config, const RunContext& context,
+[[noreturn]] void stop_with_position_checkpoint(const engine::CheckpointPolicy& policy, const RunContext& context,
                                                 const distributed::DataParallel& parallel,
                                                 const engine::EpochPosition& position, const torch::nn::Module& model,
                                                 const engine::Optimizer& optimizer, const engine::GradScaler& scaler,
