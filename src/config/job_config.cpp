@@ -120,10 +120,11 @@ void PretrainConfig::add_job_fields(std::vector<Field>& f) {
       .at_least(0)
       .ours();
   f.emplace_back("knn_data_path", &knn_data_path, "Labelled data of the kNN classifier: train/ and val/ folders of "
-                                                  "class subfolders")
+                                                  "class subfolders, or of labelled tar shards with index.json")
       .ours();
   f.emplace_back("knn_max_train", &knn_max_train, "At most this many training images for the kNN classifier, "
-                                                  "evenly spaced through train/")
+                                                  "evenly spaced through train/ (shards: read whole, so they may "
+                                                  "hold no more)")
       .at_least(1)
       .ours();
   f.push_back(knn_k_field(&knn_k));

@@ -121,16 +121,20 @@ Batch DataLoader::load_batch(int64_t batch_index) {
   at::Tensor images = batch_buffers_.acquire({end - begin, shape[0], shape[1], shape[2]}, pin);
   at::Tensor labels = at::empty({end - begin}, at::TensorOptions().dtype(at::kLong));
   int64_t* label = labels.data_ptr<int64_t>();
+  std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(end - begin));
   int64_t filled = 0;
   for (int64_t i = begin; i < end; ++i) {
     if (const auto written = load_sample(indices_[static_cast<std::size_t>(i)], images[filled])) {
-      label[filled++] = dataset_.samples()[*written].label;
+      const Sample& sample = dataset_.samples()[*written];
+      label[filled++] = sample.label;
+      names.push_back(sample.path);
     }
   }
   if (filled < end - begin) {
-    return {images.narrow(0, 0, filled), labels.narrow(0, 0, filled)};
+    return {images.narrow(0, 0, filled), labels.narrow(0, 0, filled), std::move(names)};
   }
-  return {images, labels};
+  return {images, labels, std::move(names)};
 }
 
 void DataLoader::worker_loop(int worker, int64_t first_batch) {

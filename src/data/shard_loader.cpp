@@ -339,7 +339,8 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
         continue;
       }
       Batch batch{at::empty({options_.batch_size, channels, height, width}, at::kFloat),
-                  at::empty({options_.batch_size}, at::kLong)};
+                  at::empty({options_.batch_size}, at::kLong), {}};
+      batch.names.reserve(static_cast<std::size_t>(options_.batch_size));
       auto* labels = batch.labels.data_ptr<int64_t>();
       int64_t i = 0;
       while (i < options_.batch_size) {
@@ -364,10 +365,13 @@ void ShardLoader::worker_loop(int worker, int64_t epoch, int64_t first_batch) {
           continue;
         }
         labels[i++] = sample.label.value_or(0);
+        batch.names.push_back(text(sample.shard, ":", sample.key));
       }
-      batches_.put(index, i == options_.batch_size
-                              ? std::move(batch)
-                              : Batch{batch.images.narrow(0, 0, i), batch.labels.narrow(0, 0, i)});
+      if (i < options_.batch_size) {
+        batch.images = batch.images.narrow(0, 0, i);
+        batch.labels = batch.labels.narrow(0, 0, i);
+      }
+      batches_.put(index, std::move(batch));
     }
   } catch (...) {
     while (at < indices.size() && indices[at] < first_batch) {  // the loop waits for a batch of the resumed epoch

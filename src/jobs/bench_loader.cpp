@@ -5,11 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "mae/data/loader.h"
-#include "mae/data/shard_list.h"
-#include "mae/data/shard_loader.h"
+#include "mae/data/data_source.h"
 #include "mae/data/pipelines.h"
-#include "mae/jobs/job_data.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 
@@ -36,8 +33,8 @@ BatchSource loader_batches(const config::StepBenchConfig& o) {
   loader_options.num_workers = o.num_workers;
   loader_options.pin_memory = o.device.starts_with("cuda");
   loader_options.seed = static_cast<uint64_t>(o.seed);
-  auto loader = std::make_shared<data::DataLoader>(data::ImageFolder::without_labels(o.data_path),
-                                                   transform_for(o.job, o.input_size), loader_options);
+  std::shared_ptr<data::BatchStream> loader =
+      data::open_batches(data::pretraining_source(o.data_path), transform_for(o.job, o.input_size), loader_options);
   if (loader->batches_per_epoch() == 0) {
     throw UsageError(text("--data_path ", o.data_path, " has fewer images than --batch_size ", o.batch_size));
   }
@@ -55,26 +52,16 @@ BatchSource loader_batches(const config::StepBenchConfig& o) {
 
 DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
   using Clock = std::chrono::steady_clock;
-  std::unique_ptr<data::BatchStream> loader;
-  int64_t images_in_data = 0;
-  if (shards_at(config.data_path)) {  // an epoch of every sample, in full batches, as training reads shards
-    data::LoaderOptions options;
-    options.batch_size = config.batch_size;
-    options.num_workers = config.num_workers;
-    options.shuffle_buffer = config.shuffle_buffer;
-    auto shards = std::make_unique<data::ShardLoader>(data::expand_shard_spec(config.data_path),
-                                                      data::pretrain_transform(config.input_size), options);
-    images_in_data = shards->samples_per_epoch();
-    loader = std::move(shards);
-  } else {
-    auto dataset = data::ImageFolder::without_labels(config.data_path);
-    images_in_data = static_cast<int64_t>(dataset.size());
-    data::LoaderOptions options;
-    options.batch_size = config.batch_size;
-    options.num_workers = config.num_workers;
-    options.drop_last = false;
-    loader = std::make_unique<data::DataLoader>(dataset, data::pretrain_transform(config.input_size), options);
-  }
+  const data::DataSource source = data::pretraining_source(config.data_path);
+  data::LoaderOptions options;
+  options.batch_size = config.batch_size;
+  options.num_workers = config.num_workers;
+  options.shuffle_buffer = config.shuffle_buffer;
+  // Every image of a folder once, the last batch partial; shards as training reads them: an epoch of the index's
+  // samples in full batches.
+  options.drop_last = source.from_shards();
+  const std::unique_ptr<data::BatchStream> loader =
+      data::open_batches(source, data::pretrain_transform(config.input_size), options);
   std::vector<double> rates;
   for (int epoch = 0; epoch <= config.epochs; ++epoch) {
     const auto start = Clock::now();
@@ -89,7 +76,7 @@ DataBenchResult run_data_bench(const config::DataBenchConfig& config) {
     }
   }
   std::sort(rates.begin(), rates.end());
-  return {images_in_data, rates[rates.size() / 2], static_cast<int>(rates.size())};
+  return {source.size(), rates[rates.size() / 2], static_cast<int>(rates.size())};
 }
 
 }  // namespace mae::jobs

@@ -4,6 +4,7 @@
 #include <ATen/core/Generator.h>
 
 #include "mae/jobs/feature_encoder.h"
+#include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/smoke_steps.h"
 #include "mae/util/strings.h"
@@ -32,35 +33,52 @@ std::optional<KnnMonitor> KnnMonitor::create(const config::PretrainConfig& confi
   if (config.knn_eval_freq == 0) {
     return std::nullopt;
   }
-  data::ImageFolder train = data::training_images(config.knn_data_path, /*labelled=*/true);
-  data::ImageFolder val = data::validation_images(config.knn_data_path, train);
-  const std::size_t available = train.size();
-  train = train.evenly_spaced(static_cast<std::size_t>(config.knn_max_train));
-  if (const auto steps = smoke_steps()) {  // an evaluation of a smoke run reads at most that many batches a rank
-    const auto images = static_cast<std::size_t>(*steps) * config.batch_size * context.world_size();
-    train = train.evenly_spaced(images);
-    val = val.evenly_spaced(images);
+  data::ClassificationSources sources = data::classification_sources(config.knn_data_path);
+  const int64_t available = sources.train.size();
+  const std::optional<int64_t> steps = smoke_steps();
+  int64_t batches = 0;  // shards: the batches a rank reads of each set (a smoke run's); 0: all
+  if (sources.train.from_shards()) {
+    if (sources.train.classes().empty()) {
+      throw UsageError(text("--knn_data_path '", config.knn_data_path, "': the shards' index.json names no classes; ",
+                            "the kNN monitor needs labelled shards (mae_shard packs class folders with their labels)"));
+    }
+    // Shards hold their samples in the packed folder's class order, and only reading them all gives an evenly spaced
+    // subset: so the monitor reads every training sample, and a larger set than --knn_max_train is refused.
+    if (available > config.knn_max_train) {
+      throw UsageError(text("--knn_data_path '", config.knn_data_path, "': the training shards hold ", available,
+                            " samples, more than --knn_max_train ", config.knn_max_train, "; shards cannot be ",
+                            "subsampled evenly without reading them all, so pack a subset of at most that many (an ",
+                            "image folder is subsampled evenly) or raise --knn_max_train"));
+    }
+    batches = steps.value_or(0);  // an evaluation of a smoke run reads at most that many batches a rank
+  } else {
+    sources.train.folder = sources.train.folder.evenly_spaced(static_cast<std::size_t>(config.knn_max_train));
+    if (steps) {
+      const auto images = static_cast<std::size_t>(*steps) * config.batch_size * context.world_size();
+      sources.train.folder = sources.train.folder.evenly_spaced(images);
+      sources.val.folder = sources.val.folder.evenly_spaced(images);
+    }
   }
-  log::info(text("kNN monitor: every ", config.knn_eval_freq, " epochs, ", train.size(), " training images (of ",
-                 available, ") and ", val.size(), " validation images in ", train.classes().size(),
-                 " classes under ", config.knn_data_path, ", k ", config.knn_k, ", T ", config.knn_temperature, ", ",
-                 config.knn_pool, " features"));
+  log::info(text("kNN monitor: every ", config.knn_eval_freq, " epochs, ", sources.train.size(),
+                 " training images (of ", available, ") and ", sources.val.size(), " validation images in ",
+                 sources.train.classes().size(), " classes under ", config.knn_data_path, ", k ", config.knn_k, ", T ",
+                 config.knn_temperature, ", ", config.knn_pool, " features"));
   models::VisionTransformer encoder{nullptr};
   {
     const CpuRandomStateGuard random_state;
     encoder = feature_encoder_of(mae);
   }
   encoder->to(context.device);
-  return KnnMonitor(config, std::move(train), std::move(val), std::move(encoder));
+  return KnnMonitor(config, std::move(sources), batches, std::move(encoder));
 }
 
-KnnMonitor::KnnMonitor(const config::PretrainConfig& config, data::ImageFolder train, data::ImageFolder val,
+KnnMonitor::KnnMonitor(const config::PretrainConfig& config, data::ClassificationSources sources, int64_t batches,
                        models::VisionTransformer encoder)
     : every_(config.knn_eval_freq),
       epochs_(config.epochs),
-      knn_{config.knn_k, config.knn_temperature, static_cast<int64_t>(train.classes().size())},
-      train_(std::move(train)),
-      val_(std::move(val)),
+      knn_{config.knn_k, config.knn_temperature, static_cast<int64_t>(sources.train.classes().size())},
+      train_(std::move(sources.train)),
+      val_(std::move(sources.val)),
       encoder_(std::move(encoder)) {
   extraction_.pool = models::parse_feature_pool(config.knn_pool);
   extraction_.input_size = config.input_size;
@@ -69,6 +87,8 @@ KnnMonitor::KnnMonitor(const config::PretrainConfig& config, data::ImageFolder t
   extraction_.num_workers = config.num_workers;
   extraction_.strict_data = config.strict_data;
   extraction_.max_image_pixels = config.max_image_pixels;
+  extraction_.pipe_timeout = std::chrono::seconds(config.pipe_timeout);
+  extraction_.max_batches = batches;
 }
 
 bool KnnMonitor::due(int64_t epoch) const { return (epoch + 1) % every_ == 0 || epoch + 1 == epochs_; }

@@ -93,6 +93,16 @@ TEST(DataLoader, EvaluationKeepsTheLastPartialBatchInOrder) {
   EXPECT_EQ(batches[2].images.size(0), 1);
   EXPECT_TRUE(torch::equal(torch::cat({batches[0].labels, batches[1].labels, batches[2].labels}),
                            torch::tensor({0, 0, 0, 0, 1, 1, 1}, torch::kLong)));  // "even" files, then "odd"
+  std::vector<std::string> names;  // each batch names its images, in the folder's order
+  for (const auto& batch : batches) {
+    ASSERT_EQ(batch.names.size(), static_cast<std::size_t>(batch.images.size(0)));
+    names.insert(names.end(), batch.names.begin(), batch.names.end());
+  }
+  std::vector<std::string> paths;
+  for (const auto& sample : dataset.samples()) {
+    paths.push_back(sample.path);
+  }
+  EXPECT_EQ(names, paths);
 }
 
 TEST(DataLoader, StoppingEarlyNeitherHangsNorLeaks) {

@@ -156,13 +156,8 @@ TEST(Extract, TwoRanksWriteTheSameFileAsOne) {
   ASSERT_EQ(run_command(extract("--data_path " + data + " --output " + shell_quote((dir / "one.safetensors").string())))
                 .exit_code,
             0);
-  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                             std::to_string(mae::test::free_port()) + " ";
-  const std::string two = extract("--dist_timeout 60 --data_path " + data + " --output " +
-                                  shell_quote((dir / "two.safetensors").string()));
-  const auto result = run_command("(" + common + "SLURM_PROCID=0 SLURM_LOCALID=0 " + two + " & rank0=$!; " + common +
-                                  "SLURM_PROCID=1 SLURM_LOCALID=1 " + two + " & rank1=$!; wait $rank0; s0=$?; " +
-                                  "wait $rank1; s1=$?; echo \"exit codes $s0 $s1\")");
+  const auto result = mae::test::run_two_slurm_ranks(extract("--dist_timeout 60 --data_path " + data + " --output " +
+                                                             shell_quote((dir / "two.safetensors").string())));
   ASSERT_NE(result.output.find("exit codes 0 0"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("world size 2"), std::string::npos) << result.output;
   const auto one = tensors_of(dir / "one.safetensors");

@@ -1,10 +1,12 @@
-// mae_pretrain --knn_eval_freq: the kNN accuracy reaches log.txt and TensorBoard, and the run trains exactly the
-// weights of a run without it.
+// mae_pretrain --knn_eval_freq: the kNN accuracy reaches log.txt and TensorBoard, the run trains exactly the weights of
+// a run without it, and tar shards packed from the kNN folders give the folders' accuracy, in one process and two.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
+#include "mae/data/shard_packer.h"
 #include "mae/engine/checkpoint.h"
+#include "support/loopback_job.h"
 #include "support/test_support.h"
 
 namespace {
@@ -56,6 +58,56 @@ TEST(KnnMonitor, ReportsAccuracyAndLeavesTrainingUnchanged) {
   EXPECT_EQ(events["scalars"]["knn_acc1"].size(), 2u);
   // TensorBoard's simple_value is a float32.
   EXPECT_NEAR(events["scalars"]["knn_acc1"][1][1].get<double>(), lines[1]["knn_acc1"].get<double>(), 1e-4);
+}
+
+// The kNN accuracies of every epoch in <out>/log.txt.
+std::vector<std::pair<double, double>> knn_accuracies(const std::filesystem::path& out) {
+  std::vector<std::pair<double, double>> accuracies;
+  for (const auto& line : mae::test::log_lines(out)) {
+    accuracies.emplace_back(line.at("knn_acc1").get<double>(), line.at("knn_acc5").get<double>());
+  }
+  return accuracies;
+}
+
+TEST(KnnMonitor, ShardsGiveTheAccuracyOfTheFoldersTheyWerePackedFrom) {
+  mae::test::TempDir dir;
+  mae::test::write_random_images(dir / "data", 8, 51);
+  for (const std::string split : {"train", "val"}) {  // three classes of 3 to 5 images; a shard holds 2
+    for (int c = 0; c < 3; ++c) {
+      mae::test::write_random_images(dir / "knn" / split / std::string(1, static_cast<char>('a' + c)), 3 + c,
+                                     60 + c + (split == "train" ? 0 : 10));
+    }
+  }
+  mae::data::PackOptions pack;
+  pack.input = (dir / "knn").string();
+  pack.output = (dir / "knn_shards").string();
+  pack.samples_per_shard = 2;
+  mae::data::pack_shards(pack);
+  // --knn_max_train covers every training image (shards are read whole), so that the folder's evenly spaced subset is
+  // the whole set too.
+  const auto monitor = [&](const std::string& knn) {
+    return "--epochs 2 --knn_eval_freq 1 --knn_k 3 --knn_max_train 12 --knn_data_path " + shell_quote((dir / knn).string());
+  };
+  for (const std::string knn : {"knn", "knn_shards"}) {
+    const auto one = run_command(pretrain(dir, "one_" + knn, monitor(knn)));
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto two = mae::test::run_two_slurm_ranks(pretrain(dir, "two_" + knn, "--dist_timeout 60 " + monitor(knn)));
+    ASSERT_EQ(two.exit_code, 0) << two.output;
+    EXPECT_NE(two.output.find("world size 2"), std::string::npos) << two.output;
+  }
+  const auto too_many = run_command(pretrain(dir, "refused", "--knn_eval_freq 1 --knn_max_train 11 --knn_data_path " +
+                                                                shell_quote((dir / "knn_shards").string())));
+  EXPECT_EQ(too_many.exit_code, 2) << too_many.output;
+  EXPECT_NE(too_many.output.find("hold 12 samples, more than --knn_max_train 11"), std::string::npos)
+      << too_many.output;
+  const auto folder = knn_accuracies(dir / "one_knn");
+  ASSERT_EQ(folder.size(), 2u);
+  EXPECT_EQ(knn_accuracies(dir / "one_knn_shards"), folder);
+  // Two ranks train another model (a global batch of 4), so their accuracies are compared with each other's: the
+  // folder's rows are gathered by position, the shards' rank after rank.
+  const auto two_ranks = knn_accuracies(dir / "two_knn");
+  ASSERT_EQ(two_ranks.size(), 2u);
+  EXPECT_EQ(knn_accuracies(dir / "two_knn_shards"), two_ranks);
 }
 
 TEST(KnnMonitor, NeedsLabelledTrainAndValFolders) {

@@ -17,6 +17,14 @@ std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int wor
 
 int free_port() { return std::stoi(host_agent_store(1).second); }
 
+CommandResult run_two_slurm_ranks(const std::string& command) {
+  const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                             std::to_string(free_port()) + " ";
+  return run_command("(" + common + "SLURM_PROCID=0 SLURM_LOCALID=0 " + command + " & rank0=$!; " + common +
+                     "SLURM_PROCID=1 SLURM_LOCALID=1 " + command + " & rank1=$!; wait $rank0; s0=$?; wait $rank1; " +
+                     "s1=$?; echo \"exit codes $s0 $s1\"; [ $s0 -eq 0 ] && [ $s1 -eq 0 ])");
+}
+
 distributed::LaunchEnv loopback_rank(int rank, int world_size, int port) {
   distributed::LaunchEnv env;
   env.launcher = "test";

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "mae/distributed/launch_env.h"
+#include "support/test_support.h"
 
 namespace mae::test {
 
@@ -17,6 +18,11 @@ std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int wor
 // A TCP port that was free a moment ago (a store bound it to port 0 and let it go): MASTER_PORT for a job of
 // executables the test starts itself.
 int free_port();
+
+// `command` (an executable with its arguments, perhaps after variable assignments) run as both ranks of a SLURM-style
+// job on loopback at once: SLURM_PROCID and SLURM_LOCALID 0 and 1, MASTER_ADDR 127.0.0.1 and a free port. The output
+// of both ends with "exit codes A B"; the exit code is 0 when both ranks succeeded, else 1.
+CommandResult run_two_slurm_ranks(const std::string& command);
 
 // Rank `rank`'s launch environment in that job.
 distributed::LaunchEnv loopback_rank(int rank, int world_size, int port);

@@ -5,12 +5,16 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace mae::data {
 
 struct Batch {
   at::Tensor images;  // [B, C, H, W] float32
   at::Tensor labels;  // [B] int64
+  // Where each sample came from: its image file, or "<shard>:<key>" (what feature extraction writes beside its rows).
+  std::vector<std::string> names;
 };
 
 class BatchStream {

@@ -9,19 +9,20 @@
 
 namespace mae::jobs {
 
-// The loader over the images under config.data (labels 0) with the job's training transform, config.num_workers
-// threads, pinned batches when config.device is CUDA, cycling through epochs. UsageError when the folder has fewer
-// images than one batch.
+// The loader over config.data_path's images as pre-training finds them (data/data_source.h: shards, <data_path>/train
+// or the folder itself; labels 0) with the job's training transform, config.num_workers threads, pinned batches when
+// config.device is CUDA, cycling through epochs. UsageError when there are fewer images than one batch.
 BatchSource loader_batches(const config::StepBenchConfig& config);
 
 struct DataBenchResult {
-  int64_t images = 0;                     // in the folder
+  int64_t images = 0;                     // in the folder, or in the shards' index
   double median_images_per_second = 0.0;  // over the timed epochs
   int timed_epochs = 0;
 };
 
-// Decode + RandomResizedCrop + flip + normalise + batching of every image under config.data, config.epochs times
-// after one untimed epoch that warms the page cache and the allocator.
+// Decode + RandomResizedCrop + flip + normalise + batching of every image pre-training finds at config.data_path
+// (shards: an epoch of their index's samples), config.epochs times after one untimed epoch that warms the page cache
+// and the allocator.
 DataBenchResult run_data_bench(const config::DataBenchConfig& config);
 
 }  // namespace mae::jobs

@@ -1,6 +1,6 @@
 #pragma once
-// An encoder's features of every image of a folder (or of tar shards), for mae_extract and the kNN monitor: each
-// rank extracts its part of the images and every rank ends with all of them.
+// An encoder's features of every image of a folder or of tar shards (data/data_source.h), for mae_extract and the kNN
+// monitor: each rank extracts its part of the images and every rank ends with all of them.
 #include <ATen/core/Tensor.h>
 
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mae/data/image_folder.h"
+#include "mae/data/data_source.h"
 #include "mae/data/image_header.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/features.h"
@@ -19,7 +19,9 @@ namespace mae::jobs {
 struct FeatureSet {
   at::Tensor features;                 // [N, D] float32 (or float16 as read from a file), on the CPU
   std::optional<at::Tensor> labels;    // [N] int64 (as stored, when read from a file), when the images had classes
-  std::vector<std::string> paths;      // the N images, in row order
+  // The N images, in row order: the image files, or "<shard>:<key>". Empty for shards read by several ranks, whose
+  // names no rank has all of (the kNN monitor needs none; mae_extract reads shards in one process).
+  std::vector<std::string> paths;
   std::vector<std::string> classes;    // class names in label order (empty without labels)
 };
 
@@ -29,24 +31,26 @@ struct ExtractionOptions {
   int in_chans = 3;
   int batch_size = 64;
   int num_workers = 4;
-  // An unreadable image stops the extraction (naming it) when true; otherwise the next readable image takes its
-  // place in the row (the kNN monitor: a long run does not stop for one bad file) and a warning counts them.
+  // An unreadable image stops the extraction (naming it) when true; otherwise (the kNN monitor: a long run does not
+  // stop for one bad file) a warning counts them, and in a folder the next readable image takes its place in the row,
+  // while from shards the sample is left out.
   bool strict_data = true;
   int64_t max_image_pixels = data::kPilPixelLimit;  // a larger image is unreadable (data/image_header.h); 0: none
   std::chrono::seconds pipe_timeout{300};  // a pipe: shard silent this long is killed (data/shard_source.h); 0: none
+  int64_t max_batches = 0;  // shards: each rank reads at most this many batches (a smoke run's kNN monitor); 0: all
   std::string what = "Extract";  // the progress lines' header
 };
 
-// Every image of `images` through the evaluation transform and `encoder` (eval mode, no grad, the context's autocast),
-// pooled as options.pool. In a multi-process job each rank reads the images DistributedSampler(shuffle=False) gives
-// it, and the rows are summed into place across the ranks, so every rank returns the same whole set, in image order.
-// Progress goes to the log in MetricLogger's format (with an ETA).
-FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::ImageFolder& images,
+// Every image of `source` through the evaluation transform and `encoder` (eval mode, no grad, the context's
+// autocast), pooled as options.pool; every rank returns the same whole set. Progress goes to the log in
+// MetricLogger's format (with an ETA).
+// - An image folder: each rank reads the images DistributedSampler(shuffle=False) gives it, and the rows come in the
+//   folder's order, labelled when it has class folders.
+// - Tar shards: each rank evaluates its shards (shard i is rank i % world_size's; the ShardLoader's evaluation mode,
+//   which needs index.json), and the rows come rank by rank in the loader's order, which is the shards' order with
+//   one loader worker in one process; labelled (from .cls, a sample without one unreadable) when the index names
+//   classes. An unreadable sample is left out, or with strict_data stops the extraction, naming the shard and key.
+FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::DataSource& source,
                             const ExtractionOptions& options, const RunContext& context);
-
-// The same from tar shards (data/shard_list.h), in one process: every sample once in the shards' order, its path
-// "<shard>:<key>", labels when every sample has a .cls; an unreadable sample stops it, naming the shard and member.
-FeatureSet extract_shard_features(models::VisionTransformerImpl& encoder, const std::vector<std::string>& shards,
-                                  const ExtractionOptions& options, const RunContext& context);
 
 }  // namespace mae::jobs

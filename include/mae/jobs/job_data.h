@@ -1,9 +1,8 @@
 #pragma once
 // The data a job reads, from --data_path as clusters store it: WebDataset tar shards (a brace pattern, a list file,
-// a folder of .tar files, pipe: URLs; data/shard_list.h) read by a ShardLoader, or an image folder read by a
-// DataLoader.
+// a folder of .tar files, pipe: URLs; data/shard_list.h) or an image folder, found and opened by data/data_source.h
+// with the job's loader options.
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,11 +16,6 @@ class ClassifierConfig;
 }  // namespace mae::config
 
 namespace mae::jobs {
-
-// The one place that tells tar shards from an image folder: the shard spec `path` is (`split` empty), or that its
-// `split` folder is (a packed ImageFolder's train/ or val/); nothing for an image folder. Every reader of --data_path
-// asks here (the jobs, mae_extract, mae_bench data).
-std::optional<std::string> shards_at(const std::string& path, const std::string& split = "");
 
 struct TrainingData {
   std::unique_ptr<data::BatchStream> loader;
