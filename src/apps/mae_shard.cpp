@@ -4,7 +4,7 @@
 
 #include "cli/run_app.h"
 #include "mae/config/tool_configs.h"
-#include "mae/data/shard_packer.h"
+#include "mae/data/shards/shard_packer.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 

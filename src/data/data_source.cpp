@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "mae/data/loader.h"
-#include "mae/data/shard_list.h"
+#include "mae/data/folder/loader.h"
+#include "mae/data/shards/shard_list.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "mae/data/data_source.h"
-#include "mae/data/pipelines.h"
+#include "mae/data/augment/pipelines.h"
 #include "mae/util/error.h"
 #include "mae/util/strings.h"
 

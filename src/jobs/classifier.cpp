@@ -5,8 +5,8 @@
 #include <functional>
 #include <memory>
 
-#include "mae/data/loader.h"
-#include "mae/data/mixup.h"
+#include "mae/data/folder/loader.h"
+#include "mae/data/augment/mixup.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"
 #include "mae/engine/pretrained.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <numeric>
 
-#include "mae/data/pipelines.h"
+#include "mae/data/augment/pipelines.h"
 #include "mae/engine/metric_logger.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/util/error.h"

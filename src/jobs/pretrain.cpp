@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include "mae/data/loader.h"
+#include "mae/data/folder/loader.h"
 #include "mae/engine/training_state.h"
 #include "mae/jobs/architecture_settings.h"
 #include "mae/jobs/epoch_loop.h"

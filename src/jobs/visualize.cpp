@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <opencv2/imgproc.hpp>
 
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
-#include "mae/data/resample.h"
-#include "mae/data/transforms.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/resample.h"
+#include "mae/data/augment/transforms.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/jobs/architecture_settings.h"
 #include "mae/models/state_dict.h"

@@ -2,9 +2,9 @@
 
 #include <torch/torch.h>
 
-#include "mae/data/mixup.h"
-#include "mae/data/pipelines.h"
-#include "mae/data/random_erasing.h"
+#include "mae/data/augment/mixup.h"
+#include "mae/data/augment/pipelines.h"
+#include "mae/data/augment/random_erasing.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "mae/data/batch_buffer_pool.h"
+#include "mae/data/folder/batch_buffer_pool.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

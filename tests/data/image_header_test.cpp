@@ -1,6 +1,6 @@
 // Decompression bombs: sizes read from headers alone, images over --max_image_pixels refused before any decoder sees
 // them, and the refusal counted and named like any unreadable image by the loaders and the packer.
-#include "mae/data/image_header.h"
+#include "mae/data/image/image_header.h"
 
 #include <gtest/gtest.h>
 
@@ -15,12 +15,12 @@
 
 #include "mae/config/job_config.h"
 #include "mae/config/tool_configs.h"
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
-#include "mae/data/loader.h"
-#include "mae/data/shard_list.h"
-#include "mae/data/shard_loader.h"
-#include "mae/data/shard_packer.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/folder/loader.h"
+#include "mae/data/shards/shard_list.h"
+#include "mae/data/shards/shard_loader.h"
+#include "mae/data/shards/shard_packer.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

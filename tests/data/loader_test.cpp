@@ -7,7 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
-#include "mae/data/loader.h"
+#include "mae/data/folder/loader.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"

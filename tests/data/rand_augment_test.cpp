@@ -5,9 +5,9 @@
 #include <functional>
 #include <opencv2/core.hpp>
 
-#include "mae/data/image_io.h"
-#include "mae/data/pillow_ops.h"
-#include "mae/data/rand_augment.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/pillow_ops.h"
+#include "mae/data/augment/rand_augment.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"

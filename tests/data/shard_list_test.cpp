@@ -1,4 +1,4 @@
-#include "mae/data/shard_list.h"
+#include "mae/data/shards/shard_list.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,9 +11,9 @@
 #include <sstream>
 #include <thread>
 
-#include "mae/data/shard_source.h"
-#include "mae/data/tar_reader.h"
-#include "mae/data/tar_writer.h"
+#include "mae/data/shards/shard_source.h"
+#include "mae/data/shards/tar_reader.h"
+#include "mae/data/shards/tar_writer.h"
 #include "mae/util/error.h"
 #include "mae/util/stop_signals.h"
 #include "support/test_support.h"

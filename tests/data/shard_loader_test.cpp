@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
-#include "mae/data/rng.h"
-#include "mae/data/loader.h"
-#include "mae/data/shard_list.h"
-#include "mae/data/shard_loader.h"
-#include "mae/data/shard_packer.h"
-#include "mae/data/tar_writer.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/rng.h"
+#include "mae/data/folder/loader.h"
+#include "mae/data/shards/shard_list.h"
+#include "mae/data/shards/shard_loader.h"
+#include "mae/data/shards/shard_packer.h"
+#include "mae/data/shards/tar_writer.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

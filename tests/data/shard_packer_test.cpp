@@ -1,4 +1,4 @@
-#include "mae/data/shard_packer.h"
+#include "mae/data/shards/shard_packer.h"
 
 #include <gtest/gtest.h>
 
@@ -11,11 +11,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
-#include "mae/data/resample.h"
-#include "mae/data/shard_source.h"
-#include "mae/data/tar_samples.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/resample.h"
+#include "mae/data/shards/shard_source.h"
+#include "mae/data/shards/tar_samples.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

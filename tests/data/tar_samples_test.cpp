@@ -1,4 +1,4 @@
-#include "mae/data/tar_samples.h"
+#include "mae/data/shards/tar_samples.h"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,9 @@
 #include <opencv2/core.hpp>
 #include <sstream>
 
-#include "mae/data/image_io.h"
-#include "mae/data/shard_source.h"
-#include "mae/data/tar_writer.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/shards/shard_source.h"
+#include "mae/data/shards/tar_writer.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "mae/data/shard_source.h"
-#include "mae/data/tar_reader.h"
-#include "mae/data/tar_writer.h"
+#include "mae/data/shards/shard_source.h"
+#include "mae/data/shards/tar_reader.h"
+#include "mae/data/shards/tar_writer.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"
 

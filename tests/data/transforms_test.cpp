@@ -7,10 +7,10 @@
 #include <random>
 #include <opencv2/core.hpp>
 
-#include "mae/data/image_io.h"
-#include "mae/data/pipelines.h"
-#include "mae/data/resample.h"
-#include "mae/data/transforms.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/pipelines.h"
+#include "mae/data/augment/resample.h"
+#include "mae/data/augment/transforms.h"
 #include "mae/io/pth_file.h"
 #include "mae/util/error.h"
 #include "support/test_support.h"

@@ -11,10 +11,10 @@
 #include <limits>
 
 #include "mae/config/tool_configs.h"
-#include "mae/data/image_folder.h"
-#include "mae/data/image_io.h"
-#include "mae/data/pipelines.h"
-#include "mae/data/shard_packer.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/image/image_io.h"
+#include "mae/data/augment/pipelines.h"
+#include "mae/data/shards/shard_packer.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/io/safetensors.h"
 #include "mae/jobs/extract.h"

@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "mae/data/shard_packer.h"
+#include "mae/data/shards/shard_packer.h"
 #include "mae/engine/checkpoint.h"
 #include "support/loopback_job.h"
 #include "support/test_support.h"

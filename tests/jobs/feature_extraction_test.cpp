@@ -9,7 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "mae/data/data_source.h"
-#include "mae/data/shard_packer.h"
+#include "mae/data/shards/shard_packer.h"
 #include "mae/distributed/communicator.h"
 #include "mae/io/pth_file.h"
 #include "mae/jobs/feature_extraction.h"

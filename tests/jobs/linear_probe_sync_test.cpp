@@ -7,9 +7,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "mae/data/image_folder.h"
-#include "mae/data/loader.h"
-#include "mae/data/pipelines.h"
+#include "mae/data/folder/image_folder.h"
+#include "mae/data/folder/loader.h"
+#include "mae/data/augment/pipelines.h"
 #include "mae/distributed/communicator.h"
 #include "mae/distributed/gradient_sync.h"
 #include "mae/engine/grad_scaler.h"

@@ -25,7 +25,7 @@ Field feature_pool_field(std::string* target, const std::string& name = "pool");
 Field max_image_pixels_field(int* target);
 
 // --pipe_timeout: seconds a `pipe:` shard's command may write nothing before it is killed and its shard counts as
-// unreadable (data/shard_source.h); 0: no limit.
+// unreadable (data/shards/shard_source.h); 0: no limit.
 Field pipe_timeout_field(int* target);
 
 // --grad_checkpointing: every transformer block recomputes its activations in backward instead of keeping them

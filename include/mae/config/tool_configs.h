@@ -59,7 +59,7 @@ class ExtractConfig : public Settings {
   void validate_rules() const override;
 };
 
-// mae_shard: an image folder packed into WebDataset tar shards with a JSON index (data/shard_packer.h).
+// mae_shard: an image folder packed into WebDataset tar shards with a JSON index (data/shards/shard_packer.h).
 class ShardConfig : public Settings {
  public:
   std::string data_path;

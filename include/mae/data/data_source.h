@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "mae/data/batch_stream.h"
-#include "mae/data/image_folder.h"
+#include "mae/data/folder/image_folder.h"
 #include "mae/data/loader_options.h"
-#include "mae/data/pipelines.h"
-#include "mae/data/shard_loader.h"
+#include "mae/data/augment/pipelines.h"
+#include "mae/data/shards/shard_loader.h"
 
 namespace mae::data {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "mae/data/image_header.h"
+#include "mae/data/image/image_header.h"
 
 namespace mae::data {
 

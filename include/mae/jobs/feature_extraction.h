@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "mae/data/data_source.h"
-#include "mae/data/image_header.h"
+#include "mae/data/image/image_header.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/features.h"
 #include "mae/models/vit.h"
@@ -35,8 +35,8 @@ struct ExtractionOptions {
   // stop for one bad file) a warning counts them, and in a folder the next readable image takes its place in the row,
   // while from shards the sample is left out.
   bool strict_data = true;
-  int64_t max_image_pixels = data::kPilPixelLimit;  // a larger image is unreadable (data/image_header.h); 0: none
-  std::chrono::seconds pipe_timeout{300};  // a pipe: shard silent this long is killed (data/shard_source.h); 0: none
+  int64_t max_image_pixels = data::kPilPixelLimit;  // a larger image is unreadable (data/image/image_header.h); 0: none
+  std::chrono::seconds pipe_timeout{300};  // a pipe: shard silent this long is killed (data/shards/shard_source.h); 0: none
   int64_t max_batches = 0;  // shards: each rank reads at most this many batches (a smoke run's kNN monitor); 0: all
   std::string what = "Extract";  // the progress lines' header
 };

@@ -1,13 +1,13 @@
 #pragma once
 // The data a job reads, from --data_path as clusters store it: WebDataset tar shards (a brace pattern, a list file,
-// a folder of .tar files, pipe: URLs; data/shard_list.h) or an image folder, found and opened by data/data_source.h
+// a folder of .tar files, pipe: URLs; data/shards/shard_list.h) or an image folder, found and opened by data/data_source.h
 // with the job's loader options.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mae/data/batch_stream.h"
-#include "mae/data/pipelines.h"
+#include "mae/data/augment/pipelines.h"
 #include "mae/jobs/run_context.h"
 
 namespace mae::config {

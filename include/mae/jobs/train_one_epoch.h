@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "mae/data/loader.h"
+#include "mae/data/folder/loader.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/step_profiler.h"
 #include "mae/engine/tensorboard.h"
