@@ -150,15 +150,13 @@ class DataParallelTraining : public ::testing::TestWithParam<int> {};
 TEST_P(DataParallelTraining, TwoRanksEqualOneProcessOverTheGlobalBatch) {
   const int accum = GetParam();
   mae::test::TempDir dir;
-  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
-  std::vector<int> pids;
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    pids.push_back(mae::test::start_worker(
-        "data_parallel", {std::to_string(rank), port, std::to_string(accum), (dir / std::to_string(rank)).string()}));
-  }
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    ASSERT_EQ(mae::test::wait_worker(pids[rank], 180), 0) << "rank " << rank;
-  }
+  ASSERT_EQ(mae::test::run_loopback_job("data_parallel", kWorldSize,
+                                        [&](int rank) {
+                                          return std::vector<std::string>{std::to_string(accum),
+                                                                          (dir / std::to_string(rank)).string()};
+                                        },
+                                        180),
+            std::vector<int>(kWorldSize, 0));
   const at::Tensor rank0 = mae::io::load_pth((dir / "0").string()).toTensor();
   const at::Tensor rank1 = mae::io::load_pth((dir / "1").string()).toTensor();
   const at::Tensor single = train(0, 1, accum, nullptr);
@@ -206,15 +204,10 @@ class CompressedGradients : public ::testing::TestWithParam<std::string> {};
 TEST_P(CompressedGradients, EqualTheMeanWithinTheSixteenBitRounding) {
   const std::string dtype = GetParam();
   mae::test::TempDir dir;
-  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
-  std::vector<int> pids;
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    pids.push_back(mae::test::start_worker("compressed_gradients",
-                                           {std::to_string(rank), port, dtype, (dir / std::to_string(rank)).string()}));
-  }
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    ASSERT_EQ(mae::test::wait_worker(pids[rank], 120), 0) << "rank " << rank;
-  }
+  ASSERT_EQ(mae::test::run_loopback_job(
+                "compressed_gradients", kWorldSize,
+                [&](int rank) { return std::vector<std::string>{dtype, (dir / std::to_string(rank)).string()}; }, 120),
+            std::vector<int>(kWorldSize, 0));
   const at::Tensor rank0 = mae::io::load_pth((dir / "0").string()).toTensor();
   const at::Tensor rank1 = mae::io::load_pth((dir / "1").string()).toTensor();
   EXPECT_TRUE(torch::equal(rank0, rank1));

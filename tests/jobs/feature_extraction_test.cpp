@@ -104,15 +104,13 @@ TEST_F(ShardExtraction, OneWorkerGivesTheFoldersRowsInOrderAndTwoTheSameRowsByNa
 
 TEST_F(ShardExtraction, TwoRanksEndWithEveryRowRankZerosShardsFirst) {
   const auto one = extract(mae::data::shard_source((dir_ / "shards").string()), 1);
-  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
-  std::vector<int> pids;
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    pids.push_back(mae::test::start_worker("extract_shards", {std::to_string(rank), port, (dir_ / "shards").string(),
-                                                              (dir_ / std::to_string(rank)).string()}));
-  }
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    ASSERT_EQ(mae::test::wait_worker(pids[rank], 180), 0) << "rank " << rank;
-  }
+  ASSERT_EQ(mae::test::run_loopback_job("extract_shards", kWorldSize,
+                                        [&](int rank) {
+                                          return std::vector<std::string>{(dir_ / "shards").string(),
+                                                                          (dir_ / std::to_string(rank)).string()};
+                                        },
+                                        180),
+            std::vector<int>(kWorldSize, 0));
   // Rank 0 reads shards 0 and 2 (samples 0, 1, 4, 5), rank 1 shards 1 and 3 (samples 2, 3, 6).
   const at::Tensor order = at::tensor(std::vector<int64_t>{0, 1, 4, 5, 2, 3, 6}, at::kLong);
   for (int rank = 0; rank < kWorldSize; ++rank) {

@@ -91,15 +91,13 @@ TEST(LinearProbeOnTwoRanks, EveryRankEvaluatesWithRankZerosBatchNormStatistics) 
     rng.fill(image, cv::RNG::UNIFORM, 0, 255);
     cv::imwrite((folder / (std::to_string(i) + ".png")).string(), image);
   }
-  const auto [store, port] = mae::test::host_agent_store(kWorldSize);
-  std::vector<int> pids;
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    pids.push_back(mae::test::start_worker("linear_probe", {std::to_string(rank), port, (dir / "images").string(),
-                                                            (dir / std::to_string(rank)).string()}));
-  }
-  for (int rank = 0; rank < kWorldSize; ++rank) {
-    ASSERT_EQ(mae::test::wait_worker(pids[rank], 180), 0) << "rank " << rank;
-  }
+  ASSERT_EQ(mae::test::run_loopback_job("linear_probe", kWorldSize,
+                                        [&](int rank) {
+                                          return std::vector<std::string>{(dir / "images").string(),
+                                                                          (dir / std::to_string(rank)).string()};
+                                        },
+                                        180),
+            std::vector<int>(kWorldSize, 0));
   const auto load = [&](int rank, const std::string& stage) {
     return mae::io::load_pth((dir / (std::to_string(rank) + "." + stage)).string()).toTensor();
   };

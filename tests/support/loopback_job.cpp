@@ -17,6 +17,25 @@ std::pair<c10::intrusive_ptr<c10d::Store>, std::string> host_agent_store(int wor
 
 int free_port() { return std::stoi(host_agent_store(1).second); }
 
+std::vector<int> run_loopback_job(const std::string& name, int world_size,
+                                  const std::function<std::vector<std::string>(int rank)>& arguments_of,
+                                  int timeout_seconds) {
+  const auto [store, port] = host_agent_store(world_size);
+  std::vector<int> pids;
+  for (int rank = 0; rank < world_size; ++rank) {
+    std::vector<std::string> arguments{std::to_string(rank), port};
+    for (auto& argument : arguments_of(rank)) {
+      arguments.push_back(std::move(argument));
+    }
+    pids.push_back(start_worker(name, arguments));
+  }
+  std::vector<int> exit_codes;
+  for (const int pid : pids) {
+    exit_codes.push_back(wait_worker(pid, timeout_seconds));
+  }
+  return exit_codes;
+}
+
 CommandResult run_two_slurm_ranks(const std::string& command) {
   const std::string common = "SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
                              std::to_string(free_port()) + " ";
