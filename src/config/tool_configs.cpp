@@ -95,8 +95,8 @@ void StepBenchConfig::describe(std::vector<Field>& f) {
   f.emplace_back("warmup", &warmup, "Untimed steps first").at_least(0);
   f.emplace_back("iters", &iters, "Timed steps (the median is reported)").at_least(1);
   f.push_back(mask_ratio_field(&mask_ratio));
-  f.emplace_back("data_path", &data_path, "Image folder: feed the steps through the real loader ('': one synthetic "
-                                          "batch)")
+  f.emplace_back("data_path", &data_path, "Images as pre-training finds them (a folder, its train/, or tar "
+                                          "shards): feed the steps through the real loader ('': one synthetic batch)")
       .formerly("data");
   f.emplace_back("num_workers", &num_workers, "Loader threads with --data_path").at_least(0);
   f.emplace_back("peak_tflops", &peak_tflops, "The device's peak TFLOP/s for the precision, to report the MFU")

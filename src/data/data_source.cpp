@@ -43,11 +43,13 @@ std::optional<std::string> shards_at(const std::string& path, const std::string&
   return std::nullopt;
 }
 
-DataSource shard_source(const std::string& spec) {
+DataSource shard_source(const std::string& spec, bool with_index) {
   DataSource source;
   source.location = spec;
   source.shards = expand_shard_spec(spec);
-  source.index = find_shard_index(source.shards);
+  if (with_index) {
+    source.index = find_shard_index(source.shards);
+  }
   return source;
 }
 
@@ -62,10 +64,10 @@ DataSource folder_source(ImageFolder folder) {
 
 }  // namespace
 
-DataSource pretraining_source(const std::string& data_path) {
+DataSource pretraining_source(const std::string& data_path, bool with_index) {
   const auto spec = shards_at(data_path);
   if (const auto found = spec ? spec : shards_at(data_path, "train")) {
-    return shard_source(*found);
+    return shard_source(*found, with_index);
   }
   return folder_source(training_images(data_path, /*labelled=*/false));
 }

@@ -56,8 +56,9 @@ void run_extract(const config::ExtractConfig& config) {
   encoder->to(context.device);
   log::info(text("Encoder of ", config.checkpoint, ": ", frame.model, ", ", models::describe(encoder->options().encoder),
                  " at ", frame.input_size, " px, ", config.pool, " features; ", source.describe(),
-                 source.from_shards() || !source.classes().empty() ? text(" in ", source.classes().size(), " classes")
-                                                                   : " (no class folders: no labels)"));
+                 !source.classes().empty() ? text(" in ", source.classes().size(), " classes")
+                 : source.from_shards()    ? " (no classes in index.json: no labels)"
+                                           : " (no class folders: no labels)"));
   ExtractionOptions options;
   options.pool = models::parse_feature_pool(config.pool);
   options.input_size = frame.input_size;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <numeric>
 
 #include "mae/data/augment/pipelines.h"
@@ -104,12 +105,18 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   for (int64_t step = 0; step < loader->batches_per_epoch(); ++step) {
     auto batch = loader->next();
     progress.batch_loaded();
+    if (batch->images.size(0) == 0) {  // shards: every sample of the batch unreadable, or fewer than the index said
+      progress.iteration_done(step);
+      continue;
+    }
     const models::AutocastScope autocast(context.device.type(), context.precision.autocast);
     const at::Tensor pooled =
         models::pooled_features(encoder, batch->images.to(context.device, /*non_blocking=*/true), options.pool);
     rows.push_back(pooled.to(at::kFloat).cpu());
-    labels.push_back(batch->labels);
-    std::move(batch->names.begin(), batch->names.end(), std::back_inserter(set.paths));  // shards' names
+    if (source.from_shards()) {  // a folder's rows are its list's (below)
+      labels.push_back(batch->labels);
+      std::move(batch->names.begin(), batch->names.end(), std::back_inserter(set.paths));
+    }
     progress.iteration_done(step);
   }
   progress.finish();
@@ -124,7 +131,7 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   const bool labelled = !set.classes.empty();
   at::Tensor local_labels = labels.empty() ? at::empty({0}, at::kLong) : at::cat(labels);
   set.features = local;
-  if (context.communicator) {
+  if (context.communicator && context.world_size() > 1) {  // torchrun joins a group even for one process
     int64_t total = 0;
     const std::vector<int64_t> positions = row_positions(source, local.size(0), total, context);
     set.features = place_rows(local, positions, total, context);
@@ -136,7 +143,6 @@ FeatureSet extract_features(models::VisionTransformerImpl& encoder, const data::
   if (source.from_shards()) {  // the labels the batches carry
     set.labels = labelled ? std::optional(local_labels) : std::nullopt;
   } else {  // the folder's own list, whatever replaced an unreadable image
-    set.paths.clear();
     std::vector<int64_t> folder_labels;
     for (const auto& sample : source.folder.samples()) {
       set.paths.push_back(sample.path);

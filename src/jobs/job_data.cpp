@@ -27,7 +27,8 @@ std::string describe_training(const data::DataSource& source, const data::Loader
 TrainingData pretraining_data(const config::JobConfig& config, const RunContext& context,
                               data::SampleTransform transform) {
   const data::LoaderOptions options = training_loader_options(config, context);
-  const data::DataSource source = data::pretraining_source(config.data_path);
+  const data::DataSource source =
+      data::pretraining_source(config.data_path, /*with_index=*/options.samples_per_epoch == 0);
   if (!source.from_shards()) {
     data::report_unreadable(source.folder, config.strict_data);
   }

@@ -203,7 +203,10 @@ TEST(ShardLoader, EvaluationReadsEverySampleOnceOverTheRanks) {
     options.rank = rank;
     options.drop_last = false;  // evaluation
     ShardLoader loader(shards, mae::data::eval_transform(16), options);
-    // Rank 0 reads shards 0 and 2 (3 + 3 samples: 2 + 2 batches), rank 1 shards 1 and 3 (3 + 1: 2 + 1).
+    // Rank 0 reads shards 0 and 2 (3 + 3 samples: 2 + 2 batches), rank 1 shards 1 and 3 (3 + 1: 2 + 1), one shard a
+    // worker: the ranks share the shards evenly however many workers they have.
+    EXPECT_EQ(loader.shards_of(0, rank, 0), std::vector<std::string>{shards[static_cast<std::size_t>(rank)]});
+    EXPECT_EQ(loader.shards_of(0, rank, 1), std::vector<std::string>{shards[static_cast<std::size_t>(rank) + 2]});
     EXPECT_EQ(loader.batches_per_epoch(), rank == 0 ? 4 : 3);
     loader.start_epoch(0);
     while (auto batch = loader.next()) {

@@ -86,7 +86,8 @@ TEST(KnnMonitor, ShardsGiveTheAccuracyOfTheFoldersTheyWerePackedFrom) {
   // --knn_max_train covers every training image (shards are read whole), so that the folder's evenly spaced subset is
   // the whole set too.
   const auto monitor = [&](const std::string& knn) {
-    return "--epochs 2 --knn_eval_freq 1 --knn_k 3 --knn_max_train 12 --knn_data_path " + shell_quote((dir / knn).string());
+    return "--epochs 2 --knn_eval_freq 1 --knn_k 3 --knn_max_train 12 --knn_data_path " +
+           shell_quote((dir / knn).string());
   };
   for (const std::string knn : {"knn", "knn_shards"}) {
     const auto one = run_command(pretrain(dir, "one_" + knn, monitor(knn)));
@@ -100,6 +101,16 @@ TEST(KnnMonitor, ShardsGiveTheAccuracyOfTheFoldersTheyWerePackedFrom) {
   EXPECT_EQ(too_many.exit_code, 2) << too_many.output;
   EXPECT_NE(too_many.output.find("hold 12 samples, more than --knn_max_train 11"), std::string::npos)
       << too_many.output;
+  for (const std::string split : {"train", "val"}) {  // shards of unlabelled images: nothing to classify
+    mae::test::write_random_images(dir / "plain" / split, 2, 70);
+  }
+  pack.input = (dir / "plain").string();
+  pack.output = (dir / "plain_shards").string();
+  mae::data::pack_shards(pack);
+  const auto unlabelled = run_command(pretrain(dir, "refused", "--knn_eval_freq 1 --knn_data_path " +
+                                                                  shell_quote((dir / "plain_shards").string())));
+  EXPECT_EQ(unlabelled.exit_code, 2) << unlabelled.output;
+  EXPECT_NE(unlabelled.output.find("index.json names no classes"), std::string::npos) << unlabelled.output;
   const auto folder = knn_accuracies(dir / "one_knn");
   ASSERT_EQ(folder.size(), 2u);
   EXPECT_EQ(knn_accuracies(dir / "one_knn_shards"), folder);

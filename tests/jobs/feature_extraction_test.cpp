@@ -1,7 +1,7 @@
 // Feature extraction from tar shards through the ShardLoader's evaluation mode: in one process with one loader worker
 // the rows are the folder's the shards were packed from, in order, named "<shard>:<key>"; with two workers the same
 // rows come in another order under the same names; on two Gloo ranks every rank ends with every row, rank 0's shards
-// first.
+// first, and under torchrun's one-process group the rows keep their names.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -35,20 +35,20 @@ mae::jobs::ExtractionOptions small_extraction(int workers) {
   return options;
 }
 
-// args: rank port shards output_prefix. Writes the features (<prefix>.features) and labels (<prefix>.labels) rank
-// `rank` ends with, and its count of names (<prefix>.names).
+// args: rank port world_size shards output_prefix. Writes the features (<prefix>.features) and labels
+// (<prefix>.labels) rank `rank` ends with, and its count of names (<prefix>.names).
 int extract_shards_worker(const std::vector<std::string>& args) {
   const int rank = std::stoi(args.at(0));
   mae::jobs::RunContext context;
-  context.launch = mae::test::loopback_rank(rank, kWorldSize, std::stoi(args.at(1)));
+  context.launch = mae::test::loopback_rank(rank, std::stoi(args.at(2)), std::stoi(args.at(1)));
   context.communicator =
       std::make_shared<mae::distributed::Communicator>(context.launch, at::kCPU, std::chrono::seconds(60));
   auto encoder = small_encoder();
   const auto set =
-      mae::jobs::extract_features(*encoder, mae::data::shard_source(args.at(2)), small_extraction(1), context);
-  mae::io::save_pth(args.at(3) + ".features", set.features);
-  mae::io::save_pth(args.at(3) + ".labels", *set.labels);
-  mae::io::save_pth(args.at(3) + ".names", at::tensor(static_cast<int64_t>(set.paths.size())));
+      mae::jobs::extract_features(*encoder, mae::data::shard_source(args.at(3)), small_extraction(1), context);
+  mae::io::save_pth(args.at(4) + ".features", set.features);
+  mae::io::save_pth(args.at(4) + ".labels", *set.labels);
+  mae::io::save_pth(args.at(4) + ".names", at::tensor(static_cast<int64_t>(set.paths.size())));
   return 0;
 }
 
@@ -70,6 +70,24 @@ class ShardExtraction : public ::testing::Test {
     pack.output = (dir_ / "shards").string();
     pack.samples_per_shard = 2;  // 7 samples in 4 shards: 2, 2, 2, 1
     mae::data::pack_shards(pack);
+  }
+
+  // Runs the extract_shards worker as every rank of a `world_size`-rank job; each writes <dir>/<world_size>.<rank>.*.
+  void extract_on_ranks(int world_size) {
+    ASSERT_EQ(mae::test::run_loopback_job("extract_shards", world_size,
+                                          [&](int rank) {
+                                            return std::vector<std::string>{
+                                                std::to_string(world_size), (dir_ / "shards").string(),
+                                                (dir_ / (std::to_string(world_size) + "." + std::to_string(rank)))
+                                                    .string()};
+                                          },
+                                          180),
+              std::vector<int>(static_cast<std::size_t>(world_size), 0));
+  }
+
+  at::Tensor written(int world_size, int rank, const std::string& what) {
+    return mae::io::load_pth((dir_ / (std::to_string(world_size) + "." + std::to_string(rank) + "." + what)).string())
+        .toTensor();
   }
 
   mae::jobs::FeatureSet extract(const mae::data::DataSource& source, int workers) {
@@ -95,7 +113,8 @@ TEST_F(ShardExtraction, OneWorkerGivesTheFoldersRowsInOrderAndTwoTheSameRowsByNa
   ASSERT_EQ(two_workers.paths.size(), 7u);
   EXPECT_NE(two_workers.paths, shards.paths);  // worker 1's shards interleave with worker 0's
   for (std::size_t row = 0; row < 7; ++row) {
-    const auto same = std::find(shards.paths.begin(), shards.paths.end(), two_workers.paths[row]) - shards.paths.begin();
+    const auto same =
+        std::find(shards.paths.begin(), shards.paths.end(), two_workers.paths[row]) - shards.paths.begin();
     ASSERT_LT(same, 7) << two_workers.paths[row];
     EXPECT_TRUE(torch::equal(two_workers.features[static_cast<int64_t>(row)], shards.features[same]));
     EXPECT_EQ((*two_workers.labels)[static_cast<int64_t>(row)].item<int64_t>(), (*shards.labels)[same].item<int64_t>());
@@ -104,23 +123,26 @@ TEST_F(ShardExtraction, OneWorkerGivesTheFoldersRowsInOrderAndTwoTheSameRowsByNa
 
 TEST_F(ShardExtraction, TwoRanksEndWithEveryRowRankZerosShardsFirst) {
   const auto one = extract(mae::data::shard_source((dir_ / "shards").string()), 1);
-  ASSERT_EQ(mae::test::run_loopback_job("extract_shards", kWorldSize,
-                                        [&](int rank) {
-                                          return std::vector<std::string>{(dir_ / "shards").string(),
-                                                                          (dir_ / std::to_string(rank)).string()};
-                                        },
-                                        180),
-            std::vector<int>(kWorldSize, 0));
+  extract_on_ranks(kWorldSize);
   // Rank 0 reads shards 0 and 2 (samples 0, 1, 4, 5), rank 1 shards 1 and 3 (samples 2, 3, 6).
   const at::Tensor order = at::tensor(std::vector<int64_t>{0, 1, 4, 5, 2, 3, 6}, at::kLong);
   for (int rank = 0; rank < kWorldSize; ++rank) {
-    const auto load = [&](const std::string& what) {
-      return mae::io::load_pth((dir_ / (std::to_string(rank) + "." + what)).string()).toTensor();
-    };
-    EXPECT_TRUE(torch::equal(load("features"), one.features.index_select(0, order))) << "rank " << rank;
-    EXPECT_TRUE(torch::equal(load("labels"), one.labels->index_select(0, order))) << "rank " << rank;
-    EXPECT_EQ(load("names").item<int64_t>(), 0) << "no rank has every name";
+    EXPECT_TRUE(torch::equal(written(kWorldSize, rank, "features"), one.features.index_select(0, order)))
+        << "rank " << rank;
+    EXPECT_TRUE(torch::equal(written(kWorldSize, rank, "labels"), one.labels->index_select(0, order)))
+        << "rank " << rank;
+    EXPECT_EQ(written(kWorldSize, rank, "names").item<int64_t>(), 0) << "no rank has every name";
   }
+}
+
+// torchrun joins a process group even for one process: its extraction is the one-process one, names included, so
+// that mae_extract writes a paths file that fits its features.
+TEST_F(ShardExtraction, OneRankUnderALauncherKeepsTheNames) {
+  const auto one = extract(mae::data::shard_source((dir_ / "shards").string()), 1);
+  extract_on_ranks(1);
+  EXPECT_TRUE(torch::equal(written(1, 0, "features"), one.features));
+  EXPECT_TRUE(torch::equal(written(1, 0, "labels"), *one.labels));
+  EXPECT_EQ(written(1, 0, "names").item<int64_t>(), 7);
 }
 
 }  // namespace

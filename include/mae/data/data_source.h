@@ -36,12 +36,13 @@ struct DataSource {
 // nothing for an image folder. The one place that tells shards from a folder.
 std::optional<std::string> shards_at(const std::string& path, const std::string& split = "");
 
-// The shards `spec` names (shard_list.h), with their index.
-DataSource shard_source(const std::string& spec);
+// The shards `spec` names (shard_list.h), with their index unless `with_index` is false: training with
+// --samples_per_epoch needs none, and then does not read one (which may be stale, or another packer's).
+DataSource shard_source(const std::string& spec, bool with_index = true);
 
 // Pre-training's images, unlabelled: shards when data_path or its train/ names them, else the image folder
-// <data_path>/train when it exists, else <data_path> (training_images).
-DataSource pretraining_source(const std::string& data_path);
+// <data_path>/train when it exists, else <data_path> (training_images). `with_index`: as for shard_source.
+DataSource pretraining_source(const std::string& data_path, bool with_index = true);
 
 // Classification's <data_path>/train and /val: two folders of shards (as mae_shard packs an ImageFolder with train/
 // and val/), each with an index.json and the same classes, or two class folders with the same classes

@@ -27,8 +27,9 @@ struct LoaderOptions {
   int64_t max_batches = 0;  // an epoch ends after this many batches; 0: all (MAE_SMOKE_STEPS sets it)
 
   // Tar shards (ShardLoader) only. With drop_last false a ShardLoader evaluates: every sample of this rank's shards
-  // once (shard i is rank i % world_size's, worker by worker), in the listed order with no shuffling, each worker's
-  // last batch partial, an unreadable sample left out; the batch count comes from index.json, which it needs.
+  // once (shard i is rank i % world_size's, and a rank's shards go to its workers in turn), in the listed order with
+  // no shuffling, each worker's last batch partial, an unreadable sample left out; the batch count comes from
+  // index.json, which it needs.
   // Without --dist_eval, give rank 0 of 1 so that every rank reads all. shuffle and replace_unreadable do not apply.
   int64_t shuffle_buffer = 1000;  // samples each worker holds to shuffle across shard boundaries; 0 or 1: none
   // Samples an epoch covers, all ranks together (each rank reads samples_per_epoch / world_size); 0: the index's.

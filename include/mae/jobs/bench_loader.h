@@ -1,6 +1,6 @@
 #pragma once
-// mae_bench's input side: `step --data_path` feeds the step benchmark from the real threaded loader, and `data` times the
-// pre-training input pipeline alone. Apart from step_bench because it needs the data layer (OpenCV), which the
+// mae_bench's input side: `step --data_path` feeds the step benchmark from the real threaded loader, and `data` times
+// the pre-training input pipeline alone. Apart from step_bench because it needs the data layer (OpenCV), which the
 // -DMAE_WITH_DATA=OFF build leaves out.
 #include <cstdint>
 
@@ -10,8 +10,8 @@
 namespace mae::jobs {
 
 // The loader over config.data_path's images as pre-training finds them (data/data_source.h: shards, <data_path>/train
-// or the folder itself; labels 0) with the job's training transform, config.num_workers threads, pinned batches when
-// config.device is CUDA, cycling through epochs. UsageError when there are fewer images than one batch.
+// or the folder itself; a folder's labels are 0) with the job's training transform, config.num_workers threads,
+// pinned batches when config.device is CUDA, cycling through epochs. UsageError when there are fewer images than one batch.
 BatchSource loader_batches(const config::StepBenchConfig& config);
 
 struct DataBenchResult {

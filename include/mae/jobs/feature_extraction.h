@@ -36,7 +36,8 @@ struct ExtractionOptions {
   // while from shards the sample is left out.
   bool strict_data = true;
   int64_t max_image_pixels = data::kPilPixelLimit;  // a larger image is unreadable (data/image/image_header.h); 0: none
-  std::chrono::seconds pipe_timeout{300};  // a pipe: shard silent this long is killed (data/shards/shard_source.h); 0: none
+  // A pipe: shard silent this long is killed (data/shards/shard_source.h); 0: none.
+  std::chrono::seconds pipe_timeout{300};
   int64_t max_batches = 0;  // shards: each rank reads at most this many batches (a smoke run's kNN monitor); 0: all
   std::string what = "Extract";  // the progress lines' header
 };

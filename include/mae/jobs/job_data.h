@@ -1,7 +1,7 @@
 #pragma once
 // The data a job reads, from --data_path as clusters store it: WebDataset tar shards (a brace pattern, a list file,
-// a folder of .tar files, pipe: URLs; data/shards/shard_list.h) or an image folder, found and opened by data/data_source.h
-// with the job's loader options.
+// a folder of .tar files, pipe: URLs; data/shards/shard_list.h) or an image folder, found and opened by
+// data/data_source.h with the job's loader options.
 #include <memory>
 #include <string>
 #include <vector>

@@ -281,9 +281,20 @@ std::vector<std::string> ShardLoader::shards_of(int64_t epoch, int rank, int wor
   for (std::size_t i = evaluation(options_) ? 0 : order.size(); i > 1; --i) {
     std::swap(order[i - 1], order[static_cast<std::size_t>(rng.randint(0, static_cast<int64_t>(i)))]);
   }
-  const std::size_t slots = static_cast<std::size_t>(options_.world_size) * static_cast<std::size_t>(workers());
-  const std::size_t slot = static_cast<std::size_t>(rank) * static_cast<std::size_t>(workers()) + worker;
+  const auto world = static_cast<std::size_t>(options_.world_size);
+  const auto worker_count = static_cast<std::size_t>(workers());
   std::vector<std::string> mine;
+  if (evaluation(options_)) {  // shard i is rank i % world's, and that rank's j-th shard its worker j % workers'
+    for (std::size_t i = static_cast<std::size_t>(rank); i < order.size(); i += world) {
+      if ((i / world) % worker_count == static_cast<std::size_t>(worker)) {
+        mine.push_back(shards_[order[i]]);
+      }
+    }
+    return mine;
+  }
+  // Training: every slot `rank * workers + worker` takes every slots-th shard of the epoch's order.
+  const std::size_t slots = world * worker_count;
+  const std::size_t slot = static_cast<std::size_t>(rank) * worker_count + static_cast<std::size_t>(worker);
   for (std::size_t i = slot; i < order.size(); i += slots) {
     mine.push_back(shards_[order[i]]);
   }

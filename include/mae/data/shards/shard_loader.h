@@ -50,7 +50,9 @@ class ShardLoader final : public BatchStream {
   int64_t skipped_images() const override { return ledger_.count(); }
   int order_workers() const override { return workers(); }
 
-  // The shards slot `rank * workers + worker` reads in `epoch`, in order (for tests and logs).
+  // The shards worker `worker` of rank `rank` reads in `epoch`, in order (for tests and logs). Training deals the
+  // epoch's order to the slots rank * workers + worker; evaluation deals shard i to rank i % world_size first, so
+  // that the ranks share the shards evenly whatever the workers, then a rank's shards to its workers in turn.
   std::vector<std::string> shards_of(int64_t epoch, int rank, int worker) const;
   int workers() const { return std::max(options_.num_workers, 1); }
   int64_t samples_per_epoch() const { return samples_per_epoch_; }
