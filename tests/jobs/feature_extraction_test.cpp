@@ -5,9 +5,6 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-
 #include "mae/data/data_source.h"
 #include "mae/data/shards/shard_packer.h"
 #include "mae/distributed/communicator.h"
@@ -57,14 +54,8 @@ const mae::test::WorkerRegistration extract_shards("extract_shards", extract_sha
 class ShardExtraction : public ::testing::Test {
  protected:
   void SetUp() override {
-    cv::RNG rng(11);
-    for (int i = 0; i < 7; ++i) {
-      const auto folder = dir_ / "images" / (i % 3 ? "a" : "b");
-      std::filesystem::create_directories(folder);
-      cv::Mat image(20, 24, CV_8UC3);
-      rng.fill(image, cv::RNG::UNIFORM, 0, 255);
-      cv::imwrite((folder / (std::to_string(i) + ".png")).string(), image);
-    }
+    mae::test::write_random_images(dir_ / "images" / "a", 4, 11);
+    mae::test::write_random_images(dir_ / "images" / "b", 3, 12);
     mae::data::PackOptions pack;
     pack.input = (dir_ / "images").string();
     pack.output = (dir_ / "shards").string();
