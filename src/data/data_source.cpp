@@ -100,18 +100,13 @@ DataSource extraction_source(const std::string& path) {
   if (!fs::is_directory(path)) {
     throw UsageError(text("--data_path '", path, "' is not a folder"));
   }
-  for (const auto& entry : fs::directory_iterator(path)) {
-    if (entry.is_directory()) {
-      return folder_source(ImageFolder::with_classes(path));
-    }
-  }
-  return folder_source(ImageFolder::without_labels(path));
+  return folder_source(ImageFolder::with_classes_if_any(path));
 }
 
 std::unique_ptr<BatchStream> open_batches(const DataSource& source, SampleTransform transform,
                                           const LoaderOptions& options) {
   if (source.from_shards()) {
-    return std::make_unique<ShardLoader>(source.shards, std::move(transform), options);
+    return std::make_unique<ShardLoader>(source.shards, std::move(transform), options, source.index);
   }
   return std::make_unique<DataLoader>(source.folder, std::move(transform), options);
 }

@@ -5,7 +5,6 @@
 #include <functional>
 #include <memory>
 
-#include "mae/data/folder/loader.h"
 #include "mae/data/augment/mixup.h"
 #include "mae/engine/checkpoint.h"
 #include "mae/engine/losses.h"

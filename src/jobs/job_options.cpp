@@ -1,6 +1,7 @@
 #include "mae/jobs/job_options.h"
 
 #include "mae/config/job_config.h"
+#include "mae/engine/training_state.h"
 #include "mae/jobs/architecture_settings.h"
 #include "mae/jobs/config_args.h"
 

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include "mae/data/folder/loader.h"
 #include "mae/engine/training_state.h"
 #include "mae/jobs/architecture_settings.h"
 #include "mae/jobs/epoch_loop.h"
@@ -13,7 +12,6 @@
 #include "mae/jobs/run_context.h"
 #include "mae/models/autocast_scope.h"
 #include "mae/models/mae.h"
-#include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/strings.h"
 

@@ -1,6 +1,8 @@
 #include "mae/jobs/recipes.h"
 
 #include "mae/engine/param_groups.h"
+#include "mae/models/mae.h"
+#include "mae/models/vit.h"
 
 namespace mae::jobs {
 

@@ -4,6 +4,7 @@
 
 #include "mae/config/job_config.h"
 #include "mae/engine/metric_logger.h"
+#include "mae/jobs/interval_saves.h"
 #include "mae/util/error.h"
 #include "mae/util/log.h"
 #include "mae/util/stop_signals.h"

@@ -17,6 +17,9 @@ std::string temporary_name(const std::string& path) { return text(path, ".tmp.",
 void sync_to_disk(const std::string& path, bool folder) {
   const int fd = ::open(path.empty() ? "." : path.c_str(), (folder ? (O_RDONLY | O_DIRECTORY) : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) {
+    if (folder) {  // the renames are done; a folder that cannot be opened only leaves them less durable
+      return;
+    }
     throw IoError(text("cannot open '", path, "' to flush it to disk: ", std::strerror(errno)));
   }
   const int result = ::fsync(fd);

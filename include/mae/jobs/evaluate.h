@@ -1,6 +1,6 @@
 #pragma once
 // engine_finetune.evaluate: the classifier on the validation set, plain cross-entropy, top-1 / top-5.
-#include "mae/data/folder/loader.h"
+#include "mae/data/batch_stream.h"
 #include "mae/distributed/gradient_sync.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/vit.h"

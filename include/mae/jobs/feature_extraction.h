@@ -10,20 +10,12 @@
 
 #include "mae/data/data_source.h"
 #include "mae/data/image/image_header.h"
+#include "mae/jobs/feature_set.h"
 #include "mae/jobs/run_context.h"
 #include "mae/models/features.h"
 #include "mae/models/vit.h"
 
 namespace mae::jobs {
-
-struct FeatureSet {
-  at::Tensor features;                 // [N, D] float32 (or float16 as read from a file), on the CPU
-  std::optional<at::Tensor> labels;    // [N] int64 (as stored, when read from a file), when the images had classes
-  // The N images, in row order: the image files, or "<shard>:<key>". Empty for shards read by several ranks, whose
-  // names no rank has all of (the kNN monitor needs none; mae_extract reads shards in one process).
-  std::vector<std::string> paths;
-  std::vector<std::string> classes;    // class names in label order (empty without labels)
-};
 
 struct ExtractionOptions {
   models::FeaturePool pool = models::FeaturePool::cls;

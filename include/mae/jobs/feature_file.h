@@ -4,7 +4,7 @@
 #include <string>
 
 #include "mae/io/safetensors.h"
-#include "mae/jobs/feature_extraction.h"
+#include "mae/jobs/feature_set.h"
 
 namespace mae::jobs {
 

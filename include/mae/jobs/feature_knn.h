@@ -3,7 +3,7 @@
 // with the same classes.
 #include <string>
 
-#include "mae/jobs/feature_extraction.h"
+#include "mae/jobs/feature_set.h"
 
 namespace mae::config {
 class ExtractConfig;

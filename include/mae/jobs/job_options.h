@@ -2,11 +2,15 @@
 // The one place where a job's settings become the option structs of the layers below it, which never see the
 // settings themselves: the launch (distributed), resuming and writing checkpoints (engine).
 #include "mae/distributed/launch_env.h"
-#include "mae/engine/training_state.h"
 
 namespace mae::config {
 class JobConfig;
 }
+
+namespace mae::engine {
+struct ResumeRequest;
+struct CheckpointPolicy;
+}  // namespace mae::engine
 
 namespace mae::jobs {
 

@@ -4,8 +4,11 @@
 #include <memory>
 
 #include "mae/engine/optimizer.h"
-#include "mae/models/mae.h"
-#include "mae/models/vit.h"
+
+namespace mae::models {
+class MaskedAutoencoderViTImpl;
+class VisionTransformerImpl;
+}  // namespace mae::models
 
 namespace mae::jobs {
 

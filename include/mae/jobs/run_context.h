@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "mae/data/folder/loader.h"
+#include "mae/data/loader_options.h"
 #include "mae/engine/autocast.h"
 #include "mae/engine/step_profiler.h"
 #include "mae/distributed/communicator.h"

@@ -10,11 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "mae/data/folder/loader.h"
+#include "mae/data/batch_stream.h"
 #include "mae/engine/lr_schedule.h"
 #include "mae/engine/step_profiler.h"
 #include "mae/engine/tensorboard.h"
-#include "mae/jobs/interval_saves.h"
 #include "mae/jobs/training_step.h"
 
 namespace mae::config {
@@ -22,6 +21,8 @@ class JobConfig;
 }
 
 namespace mae::jobs {
+
+class IntervalSaves;
 
 struct EpochStats {
   double lr = 0.0;    // global average of the largest group lr (for pre-training all groups have the same)

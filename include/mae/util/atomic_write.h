@@ -9,8 +9,9 @@ namespace mae {
 // after a crash).
 std::string temporary_name(const std::string& path);
 
-// fsync of a file, or of a folder after renames in it (a filesystem that cannot sync folders is not an error).
-// IoError naming the path when it fails.
+// fsync of a file, or of a folder after renames in it. IoError naming the path when a file's fails; a folder's is
+// best effort (one that cannot be opened, or a filesystem that cannot sync folders, is not an error), since the
+// renames it makes durable have already succeeded.
 void sync_to_disk(const std::string& path, bool folder);
 
 // Flushes the closed file `temporary` to disk and renames it over `path`: `path` is its old content or the whole new

@@ -148,6 +148,17 @@ void report_unreadable(const ImageFolder& folder, bool strict_data) {
                  " (--strict_data makes this an error)"));
 }
 
+ImageFolder ImageFolder::with_classes_if_any(const std::string& root) {
+  if (fs::is_directory(root)) {
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (entry.is_directory()) {
+        return with_classes(root);
+      }
+    }
+  }
+  return without_labels(root);
+}
+
 ImageFolder ImageFolder::evenly_spaced(std::size_t count) const {
   if (count >= samples_.size()) {
     return *this;

@@ -206,10 +206,11 @@ std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shard
   return index;
 }
 
-ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options)
+ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options,
+                         std::optional<ShardIndex> index)
     : shards_(std::move(shards)), transform_(std::move(transform)), options_(options) {
   if (evaluation(options_)) {
-    plan_evaluation();
+    plan_evaluation(index ? std::move(index) : find_shard_index(shards_));
     return;
   }
   const int slots = options_.world_size * workers();
@@ -219,8 +220,10 @@ ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transf
                           "be at least as many shards; lower --num_workers or pack smaller shards"));
   }
   samples_per_epoch_ = options_.samples_per_epoch;
-  if (samples_per_epoch_ == 0) {
-    const auto index = find_shard_index(shards_);
+  if (samples_per_epoch_ == 0) {  // else the index is not read: it may be stale, or another packer's
+    if (!index) {
+      index = find_shard_index(shards_);
+    }
     if (!index) {
       throw UsageError(text("the length of an epoch of the shards '", shards_.front(), "'... is unknown: they have ",
                             "no index.json beside them (mae_shard writes one); give --samples_per_epoch"));
@@ -234,8 +237,7 @@ ShardLoader::ShardLoader(std::vector<std::string> shards, SampleTransform transf
   }
 }
 
-void ShardLoader::plan_evaluation() {
-  const auto index = find_shard_index(shards_);
+void ShardLoader::plan_evaluation(std::optional<ShardIndex> index) {
   if (!index) {
     throw UsageError(text("evaluating from the shards '", shards_.front(), "'... needs their index.json (mae_shard ",
                           "writes one): each sample is read once, in batches counted from it"));

@@ -316,15 +316,6 @@ struct SplitPlan {
   bool labelled = false;
 };
 
-bool has_subfolder(const fs::path& folder) {
-  for (const auto& entry : fs::directory_iterator(folder)) {
-    if (entry.is_directory()) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Whether `inner` is `outer` or lies below it (both absolute and normal).
 bool inside(const fs::path& inner, const fs::path& outer) {
   const auto end_outer = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first;
@@ -385,9 +376,8 @@ std::vector<SplitPlan> plan(const PackOptions& options) {
     }
   }
   for (auto& split : splits) {
-    split.labelled = has_subfolder(split.source);
-    split.images = split.labelled ? ImageFolder::with_classes(split.source.string())
-                                  : ImageFolder::without_labels(split.source.string());
+    split.images = ImageFolder::with_classes_if_any(split.source.string());
+    split.labelled = !split.images->classes().empty();
   }
   if (splits.size() == 2 && splits[0].labelled && splits[1].labelled &&
       splits[0].images->classes() != splits[1].images->classes()) {

@@ -22,6 +22,10 @@ class ImageFolder {
   // the folder is missing or holds no image.
   static ImageFolder without_labels(const std::string& root);
 
+  // with_classes when `root` holds a folder (class folders), else without_labels (plain images): what mae_shard packs
+  // and mae_extract reads.
+  static ImageFolder with_classes_if_any(const std::string& root);
+
   // At most `count` of the samples, evenly spaced through the list (sample i * size / count), in order: a bounded
   // subset in which every class keeps about its share, with no random draw.
   ImageFolder evenly_spaced(std::size_t count) const;

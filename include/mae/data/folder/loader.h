@@ -12,7 +12,6 @@
 #include "mae/data/batch_stream.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/folder/image_folder.h"
-#include "mae/data/image/image_header.h"
 #include "mae/data/loader_options.h"
 #include "mae/data/augment/pipelines.h"
 

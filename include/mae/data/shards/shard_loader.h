@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "mae/data/batch_stream.h"
-#include "mae/data/image/image_header.h"
 #include "mae/data/loader_options.h"
 #include "mae/data/ordered_batches.h"
 #include "mae/data/augment/pipelines.h"
@@ -36,8 +35,10 @@ std::optional<ShardIndex> find_shard_index(const std::vector<std::string>& shard
 class ShardLoader final : public BatchStream {
  public:
   // UsageError when the epoch length is unknown (no index and no samples_per_epoch), when there are fewer shards
-  // than ranks x workers (naming both numbers), or when an epoch holds no full batch (training).
-  ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options);
+  // than ranks x workers (naming both numbers), or when an epoch holds no full batch (training). `index`: the shards'
+  // index.json when the caller has read it already (DataSource); otherwise it is looked for where it is needed.
+  ShardLoader(std::vector<std::string> shards, SampleTransform transform, LoaderOptions options,
+              std::optional<ShardIndex> index = std::nullopt);
   ~ShardLoader() override;
   ShardLoader(const ShardLoader&) = delete;
   ShardLoader& operator=(const ShardLoader&) = delete;
@@ -59,7 +60,7 @@ class ShardLoader final : public BatchStream {
 
  private:
   void worker_loop(int worker, int64_t epoch, int64_t first_batch);
-  void plan_evaluation();
+  void plan_evaluation(std::optional<ShardIndex> index);
   // The batch indices worker `worker` makes, in order.
   std::vector<int64_t> batches_of(int worker) const;
 
